@@ -1,0 +1,1 @@
+"""The stack without Docker: real servers from Python wheels, supervised by `python -m devstack`."""

@@ -1,0 +1,170 @@
+"""`make run` (python -m devstack): the no-Docker stack from nothing, on real PostgreSQL."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devstack.postgres import free_port
+from tests.conftest import REPO, metric_value
+
+pytestmark = pytest.mark.slow
+
+
+class Stack:
+    def __init__(self, data_dir: Path, *, workers: int = 1) -> None:
+        self.data_dir = data_dir
+        self.api_port = free_port()
+        self.pg_port = free_port()
+        self.workers = workers
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = data_dir.parent / f"devstack-{self.api_port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def start(self) -> None:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("DB_", "DATABASE_", "PROMETHEUS_"))
+        }
+        env |= {
+            "DEVSTACK_DATA_DIR": str(self.data_dir),
+            "API_PORT": str(self.api_port),
+            "DEVSTACK_PG_PORT": str(self.pg_port),
+            "WEB_CONCURRENCY": str(self.workers),
+        }
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "devstack"],
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 90
+        while not self._ready():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(f"devstack did not become ready:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.3)
+
+    def _ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/health/ready", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> int:
+        """Ctrl-C, as a person would; returns devstack's exit status."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=60)
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@contextmanager
+def running(stack: Stack) -> Iterator[Stack]:
+    stack.start()
+    try:
+        yield stack
+    finally:
+        if stack.process is not None and stack.process.poll() is None:
+            stack.stop()
+
+
+def test_run_from_nothing_then_again_reusing_the_data(tmp_path: Path) -> None:
+    stack = Stack(tmp_path / "data")
+    with running(stack):
+        created = httpx.post(
+            f"{stack.url}/api/contact",
+            json={"name": "Ada", "email": "ada@example.com", "subject": "s", "message": "m"},
+        )
+        assert created.status_code == 201
+        metrics = httpx.get(f"{stack.url}/metrics").text
+        assert metric_value(metrics, "contact_submissions_total", source="api") == 1
+        assert stack.stop() == 0
+    assert not port_open(stack.api_port), "API still listening after Ctrl-C"
+    assert not port_open(stack.pg_port), "PostgreSQL still running after Ctrl-C"
+    assert (stack.data_dir / "postgres" / "PG_VERSION").exists()
+
+    again = Stack(stack.data_dir)
+    with running(again):
+        fetched = httpx.get(f"{again.url}/api/contacts/{created.json()['id']}")
+        assert fetched.status_code == 200
+        assert fetched.json() == created.json()
+        assert again.stop() == 0
+    log = again.log.read_text()
+    assert "first boot" not in log  # the second run reused the cluster
+
+
+def test_metrics_add_up_across_workers(tmp_path: Path) -> None:
+    requests = 40
+    with running(Stack(tmp_path / "data", workers=2)) as stack:
+
+        def scrape() -> float:
+            # A new connection each time, so scrapes land on either worker.
+            text = httpx.get(f"{stack.url}/metrics", headers={"connection": "close"}).text
+            return metric_value(
+                text, "http_requests_total", method="GET", route="/health", status="200"
+            )
+
+        before = scrape()
+        for _ in range(requests):
+            response = httpx.get(f"{stack.url}/health", headers={"connection": "close"})
+            assert response.status_code == 200
+        totals = {scrape() for _ in range(10)}
+    assert totals == {before + requests}
+
+
+def test_ctrl_c_lets_in_flight_requests_finish(tmp_path: Path) -> None:
+    """A request still uploading when Ctrl-C arrives completes with 201 before anything stops."""
+    stack = Stack(tmp_path / "data")
+    first_chunk_sent = threading.Event()
+    result: dict[str, httpx.Response | BaseException] = {}
+
+    def slow_body() -> Iterator[bytes]:
+        yield b'{"name": "Slow", "email": "slow@example.com", '
+        first_chunk_sent.set()
+        time.sleep(2)  # Ctrl-C lands while the body is still arriving
+        yield b'"subject": "s", "message": "m"}'
+
+    def send() -> None:
+        try:
+            result["response"] = httpx.post(
+                f"{stack.url}/api/contact",
+                content=slow_body(),
+                headers={"content-type": "application/json"},
+                timeout=30,
+            )
+        except BaseException as exc:
+            result["response"] = exc
+
+    with running(stack):
+        sender = threading.Thread(target=send)
+        sender.start()
+        assert first_chunk_sent.wait(10)
+        time.sleep(0.3)
+        assert stack.stop() == 0
+        sender.join(30)
+    response = result["response"]
+    assert isinstance(response, httpx.Response), response
+    assert response.status_code == 201
