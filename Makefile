@@ -6,13 +6,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: help install run test lint fmt clean-data
+.PHONY: help install run test lint fmt bench clean-data
 
 help:
 	@echo "make run         the stack without Docker: PostgreSQL + migrations + API on 127.0.0.1:8000"
 	@echo "make test        lint, type checks and the whole test suite (what CI runs)"
 	@echo "make lint        ruff check, ruff format --check, mypy --strict"
 	@echo "make fmt         apply ruff fixes and formatting"
+	@echo "make bench       throughput and latency figures (bench/)"
 	@echo "make clean-data  delete .data/ (the no-Docker database and metrics)"
 
 $(STAMP): requirements-prod.txt requirements-dev.txt
@@ -29,7 +30,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app devstack tests
+	$(BIN)/mypy app devstack tests bench
 
 test: lint
 	$(BIN)/python -m pytest -n auto
@@ -37,6 +38,9 @@ test: lint
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.contacts
 
 clean-data:
 	rm -rf .data

@@ -97,8 +97,11 @@ def test_run_from_nothing_then_again_reusing_the_data(tmp_path: Path) -> None:
         created = httpx.post(
             f"{stack.url}/api/contact",
             json={"name": "Ada", "email": "ada@example.com", "subject": "s", "message": "m"},
+            # As the edge proxy on 127.0.0.1 forwards it: the client's address is the visitor's.
+            headers={"x-forwarded-for": "203.0.113.7"},
         )
         assert created.status_code == 201
+        assert created.json()["metadata"]["client_ip"] == "203.0.113.7"
         metrics = httpx.get(f"{stack.url}/metrics").text
         assert metric_value(metrics, "contact_submissions_total", source="api") == 1
         assert stack.stop() == 0
