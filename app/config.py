@@ -48,7 +48,10 @@ class SecretFilesSource(PydanticBaseSettingsSource):
 class Settings(BaseSettings):
     """Every setting the app reads. Environment names are the field names in UPPER_SNAKE."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    # An empty variable (`MEILI_API_KEY=` in .env) means "not set", not "the empty string".
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", frozen=True, env_ignore_empty=True
+    )
 
     environment: Literal["development", "production"] = "development"
     service_name: str = "contact-api"
@@ -76,6 +79,46 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     retry_after_seconds: int = Field(default=5, ge=1)
 
+    # Attachments: streamed to storage while they arrive, never held whole in memory.
+    max_attachments: int = Field(default=5, ge=0, le=50)
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
+    upload_part_bytes: int = Field(default=5 * 1024 * 1024, ge=5 * 1024 * 1024)  # S3 minimum
+    upload_orphan_grace_seconds: int = Field(default=3600, ge=1)
+
+    storage_backend: Literal["s3", "filesystem"] = "filesystem"
+    storage_dir: Path = Path(".data/objects")
+    s3_endpoint: str = "127.0.0.1:8333"  # host:port, no scheme
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    s3_access_key: str = "dev-access-key"
+    s3_secret_key: SecretStr = SecretStr("change-me")
+    s3_bucket: str = "documents"
+    s3_create_bucket: bool = True
+
+    search_backend: Literal["postgres", "meilisearch"] = "postgres"
+    meili_url: str = "http://127.0.0.1:7700"
+    meili_api_key: SecretStr | None = None
+    meili_index: str = "documents"
+    meili_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    notify_backend: Literal["log", "ses", "none"] = "log"
+    ses_region: str = "us-east-1"
+    ses_endpoint_url: str | None = None  # a local SES-compatible server in tests
+    ses_access_key_id: str | None = None  # unset: boto3's default credential chain
+    ses_secret_access_key: SecretStr | None = None
+    ses_sender: str = "no-reply@example.com"
+    ses_recipient: str = "admin@example.com"
+
+    # Background jobs (PostgreSQL-backed). The API runs a worker unless WORKER_IN_APP=false.
+    worker_in_app: bool = True
+    worker_concurrency: int = Field(default=2, ge=1, le=32)
+    job_poll_seconds: float = Field(default=1.0, gt=0)
+    job_retry_base_seconds: float = Field(default=2.0, gt=0)
+    job_retry_max_seconds: float = Field(default=600.0, gt=0)
+    job_lease_seconds: int = Field(default=300, ge=5)
+    worker_metrics_host: str = "127.0.0.1"  # `python -m app.worker` serves /metrics here
+    worker_metrics_port: int = Field(default=9100, ge=0, le=65535)  # 0: no metrics server
+
     @model_validator(mode="after")
     def _check_pool_and_secrets(self) -> "Settings":
         if self.db_pool_min_size > self.db_pool_max_size:
@@ -90,10 +133,21 @@ class Settings(BaseSettings):
         return self
 
     def _secrets(self) -> list[tuple[str, str]]:
+        """(variable, value) for each secret that is in use with the current backends."""
+        secrets: list[tuple[str, str]] = []
         if self.database_url is not None:
             url_password = conninfo_to_dict(self._database_url()).get("password") or ""
-            return [("DATABASE_URL", str(url_password))]
-        return [("DB_PASSWORD", self.db_password.get_secret_value())]
+            secrets.append(("DATABASE_URL", str(url_password)))
+        else:
+            secrets.append(("DB_PASSWORD", self.db_password.get_secret_value()))
+        if self.storage_backend == "s3":
+            secrets.append(("S3_SECRET_KEY", self.s3_secret_key.get_secret_value()))
+        if self.search_backend == "meilisearch":
+            key = self.meili_api_key.get_secret_value() if self.meili_api_key else ""
+            secrets.append(("MEILI_API_KEY", key))
+        if self.notify_backend == "ses" and self.ses_secret_access_key is not None:
+            secrets.append(("SES_SECRET_ACCESS_KEY", self.ses_secret_access_key.get_secret_value()))
+        return secrets
 
     def _database_url(self) -> str:
         assert self.database_url is not None

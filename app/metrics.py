@@ -71,6 +71,63 @@ CONTACT_SUBMISSIONS = Counter(
     "contact_submissions_total", "Contact submissions stored, by source.", ["source"]
 )
 
+UPLOAD_BYTES = Counter(
+    "upload_bytes_total", "Attachment bytes stored, by storage backend.", ["backend"]
+)
+UPLOADS = Counter(
+    "uploads_total", "Attachment uploads by outcome (stored, rejected, failed).", ["outcome"]
+)
+UPLOAD_DURATION = Histogram(
+    "upload_duration_seconds",
+    "Time to stream one attachment into storage.",
+    ["backend"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0),
+)
+DOCUMENTS = Gauge(
+    "documents",
+    "Documents by processing status (read from the database at scrape time).",
+    ["status"],
+    multiprocess_mode="mostrecent",
+)
+DOCUMENTS_PROCESSED = Counter(
+    "documents_processed_total", "Documents whose processing finished, by result.", ["result"]
+)
+
+JOBS = Gauge(
+    "jobs",
+    "Background jobs not yet done, by task and status (read at scrape time).",
+    ["task", "status"],
+    multiprocess_mode="mostrecent",
+)
+JOB_OLDEST_DUE_SECONDS = Gauge(
+    "jobs_oldest_due_seconds",
+    "Age of the oldest pending job that is due, by task (0 when none is waiting).",
+    ["task"],
+    multiprocess_mode="mostrecent",
+)
+JOB_DURATION = Histogram(
+    "job_duration_seconds",
+    "Time spent running job handlers, by task and outcome.",
+    ["task", "outcome"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+)
+JOB_FAILURES = Counter("job_failures_total", "Failed job attempts, by task.", ["task"])
+JOBS_DEAD = Counter("jobs_dead_total", "Jobs dead-lettered after their last attempt.", ["task"])
+
+SEARCH_DURATION = Histogram(
+    "search_request_duration_seconds",
+    "Calls to the search backend, by backend, operation and outcome.",
+    ["backend", "operation", "outcome"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+
+DEPENDENCY_UP = Gauge(
+    "app_dependency_up",
+    "1 when the last readiness check of a dependency passed, else 0.",
+    ["dependency"],
+    multiprocess_mode="mostrecent",
+)
+
 BUILD_INFO = Gauge(
     "app_build_info",
     "Always 1; the labels say which build is running.",
@@ -95,6 +152,26 @@ def render_latest() -> bytes:
 def mark_process_dead() -> None:
     if multiprocess_dir():
         multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+def record_queue_stats(rows: list[dict[str, object]], known_tasks: list[str]) -> None:
+    """Publish job counts; tasks with nothing waiting report 0 rather than vanishing."""
+    counts = {(str(r["task"]), str(r["status"])): float(str(r["jobs"])) for r in rows}
+    tasks = sorted(set(known_tasks) | {task for task, _ in counts})
+    for task in tasks:
+        for status in ("pending", "running", "dead"):
+            JOBS.labels(task=task, status=status).set(counts.get((task, status), 0.0))
+        oldest = [
+            float(str(r["oldest_due_seconds"]))
+            for r in rows
+            if r["task"] == task and r["status"] == "pending"
+        ]
+        JOB_OLDEST_DUE_SECONDS.labels(task=task).set(max(oldest, default=0.0))
+
+
+def record_document_counts(counts: Mapping[str, int]) -> None:
+    for status in ("pending", "processing", "completed", "failed"):
+        DOCUMENTS.labels(status=status).set(counts.get(status, 0))
 
 
 def record_pool_stats(stats: Mapping[str, int]) -> None:

@@ -94,20 +94,41 @@ class BodyTooLargeError(Exception):
 
 
 class BodySizeLimitMiddleware:
-    """Answers 413 for bodies over `max_bytes`, by Content-Length or by counting a chunked body."""
+    """Answers 413 for bodies over the limit, by Content-Length or by counting a chunked body.
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    `upload_paths` get the larger `upload_max_bytes` for multipart bodies (attachments).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        upload_paths: frozenset[str] | set[str] = frozenset(),
+        upload_max_bytes: int = 0,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_paths = frozenset(upload_paths)
+        self.upload_max_bytes = max(upload_max_bytes, max_bytes)
+
+    def _limit(self, scope: Scope) -> int:
+        content_type = _header(scope, b"content-type") or ""
+        if scope["path"] in self.upload_paths and content_type.lower().startswith(
+            "multipart/form-data"
+        ):
+            return self.upload_max_bytes
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
+        limit = self._limit(scope)
         declared = _header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject(send, limit)
             return
 
         received = 0
@@ -118,7 +139,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise BodyTooLargeError
             return message
 
@@ -133,14 +154,12 @@ class BodySizeLimitMiddleware:
         except BodyTooLargeError:
             if response_started:
                 raise
-            await self._reject(send)
+            await self._reject(send, limit)
 
-    async def _reject(self, send: Send) -> None:
+    async def _reject(self, send: Send, limit: int) -> None:
         body = json.dumps(
             error_body(
-                "payload_too_large",
-                f"request body exceeds {self.max_bytes} bytes",
-                {"limit": self.max_bytes},
+                "payload_too_large", f"request body exceeds {limit} bytes", {"limit": limit}
             ),
             separators=(",", ":"),
         ).encode()

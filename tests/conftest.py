@@ -99,7 +99,7 @@ def db(database_conninfo: str) -> Iterator[psycopg.Connection[Any]]:
     """A direct connection for assertions on rows; tables are emptied after each test."""
     with psycopg.connect(database_conninfo, autocommit=True) as conn:
         yield conn
-        conn.execute("TRUNCATE contact_submissions")
+        conn.execute("TRUNCATE contact_submissions, documents, jobs")
 
 
 def make_settings(conninfo: str, **overrides: Any) -> Settings:
@@ -115,6 +115,14 @@ def make_settings(conninfo: str, **overrides: Any) -> Settings:
         "db_pool_max_size": 4,
         "db_startup_timeout": 10,
         "log_format": "console",
+        # Tests run the worker themselves (Worker.drain) so they can see each step.
+        "worker_in_app": False,
+        "job_retry_base_seconds": 0.01,
+        "job_retry_max_seconds": 0.05,
+        "storage_backend": "filesystem",
+        "storage_dir": Path(tempfile.mkdtemp(prefix="pytest-objects-")),
+        "search_backend": "postgres",
+        "notify_backend": "log",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

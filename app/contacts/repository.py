@@ -9,12 +9,14 @@ from psycopg.types.json import Jsonb
 
 from app.db import Connection
 
-_COLUMNS = sql.SQL("id, name, email, subject, message, metadata, created_at")
+_COLUMN_NAMES = ("id", "name", "email", "subject", "message", "metadata", "created_at")
+_COLUMNS = sql.SQL(", ").join(sql.Identifier(name) for name in _COLUMN_NAMES)
 
 
 async def insert_contact(
     conn: Connection,
     *,
+    contact_id: UUID,
     name: str,
     email: str,
     subject: str,
@@ -23,11 +25,12 @@ async def insert_contact(
 ) -> dict[str, Any]:
     cur = await conn.execute(
         sql.SQL(
-            "INSERT INTO contact_submissions (name, email, subject, message, metadata) "
-            "VALUES (%(name)s, %(email)s, %(subject)s, %(message)s, %(metadata)s) "
+            "INSERT INTO contact_submissions (id, name, email, subject, message, metadata) "
+            "VALUES (%(id)s, %(name)s, %(email)s, %(subject)s, %(message)s, %(metadata)s) "
             "RETURNING {columns}"
         ).format(columns=_COLUMNS),
         {
+            "id": contact_id,
             "name": name,
             "email": email,
             "subject": subject,
@@ -84,3 +87,25 @@ async def explain_list_contacts(conn: Connection, *, limit: int, tag: str) -> st
     query = sql.SQL("EXPLAIN ") + _list_query(tag=tag, after=None)
     cur = await conn.execute(query, {"limit": limit, "tag_filter": Jsonb({"tags": [tag]})})
     return "\n".join(str(row["QUERY PLAN"]) for row in await cur.fetchall())
+
+
+async def notice_source(conn: Connection, contact_id: UUID) -> dict[str, Any] | None:
+    """The contact, whether the admin was told already, and its attachment names."""
+    cur = await conn.execute(
+        sql.SQL(
+            "SELECT {columns}, c.notified_at, "
+            "coalesce(array_agg(d.filename ORDER BY d.created_at) "
+            "         FILTER (WHERE d.id IS NOT NULL), '{{}}') AS attachment_names "
+            "FROM contact_submissions c LEFT JOIN documents d ON d.contact_id = c.id "
+            "WHERE c.id = %s GROUP BY c.id"
+        ).format(columns=sql.SQL(", ").join(sql.Identifier("c", col) for col in _COLUMN_NAMES)),
+        (contact_id,),
+    )
+    return await cur.fetchone()
+
+
+async def mark_notified(conn: Connection, contact_id: UUID) -> None:
+    await conn.execute(
+        "UPDATE contact_submissions SET notified_at = now() WHERE id = %s AND notified_at IS NULL",
+        (contact_id,),
+    )

@@ -7,12 +7,12 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from starlette.datastructures import FormData
 
 from app.contacts import service
-from app.contacts.schemas import Contact, ContactCreate, ContactPage
+from app.contacts.schemas import Contact, ContactCreate, ContactPage, Source, form_payload
 from app.contacts.service import ClientInfo
 from app.errors import BadRequestError, UnsupportedMediaTypeError
+from app.multipart import MultipartReader
 from app.resources import ResourcesDep
 
 router = APIRouter(prefix="/api", tags=["contacts"])
@@ -24,61 +24,60 @@ SUPPORTED_TYPES = (JSON, URLENCODED, MULTIPART)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Malformed body (invalid JSON or form encoding)."},
-    413: {"description": "Body larger than the configured limit."},
-    415: {"description": "Content type other than JSON or a form."},
-    422: {"description": "A field is missing or invalid; `details` names it."},
-    503: {"description": "Database unavailable; retry after `Retry-After` seconds."},
+    408: {"description": "An upload outlived the server's grace period for partial files."},
+    413: {"description": "Body or one attachment larger than the configured limit."},
+    415: {"description": "Content type other than JSON or a form; or a file type not accepted."},
+    422: {"description": "A field is missing or invalid, an empty file, too many files."},
+    503: {"description": "Database or storage unavailable; retry after `Retry-After` seconds."},
 }
 # The handler parses the body itself (three content types), so the schema is published by hand.
 REQUEST_MODELS = (ContactCreate,)
 _CONTACT_SCHEMA = {"$ref": "#/components/schemas/ContactCreate"}
+_TEXT = {"type": "string"}
+_MULTIPART_SCHEMA = {
+    "type": "object",
+    "required": ["name", "email", "subject", "message"],
+    "properties": {
+        "name": _TEXT,
+        "email": {"type": "string", "format": "email"},
+        "subject": _TEXT,
+        "message": _TEXT,
+        "tags": {"type": "string", "description": "Comma-separated, or repeat the field."},
+        "metadata": {"type": "string", "description": "A JSON object, as text."},
+        "files": {
+            "type": "array",
+            "items": {"type": "string", "format": "binary"},
+            "description": "Attachments: PDF, text, Markdown, PNG, JPEG, GIF or WebP.",
+        },
+    },
+}
 _CREATE_BODY = {
     "requestBody": {
         "required": True,
         "content": {
             JSON: {"schema": _CONTACT_SCHEMA},
             URLENCODED: {"schema": _CONTACT_SCHEMA},
-            MULTIPART: {"schema": _CONTACT_SCHEMA},
+            MULTIPART: {"schema": _MULTIPART_SCHEMA},
         },
     }
 }
+
+
+def _validation_error(exc: ValidationError) -> RequestValidationError:
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    return RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors])
 
 
 def _validate(data: Any) -> ContactCreate:
     try:
         return ContactCreate.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_input=False, include_context=False)
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
-
-
-def _form_to_dict(form: FormData) -> dict[str, Any]:
-    """Form fields into the JSON shape. Tags repeat or are comma-separated; metadata is JSON."""
-    data: dict[str, Any] = {
-        key: form[key]
-        for key in ("name", "email", "subject", "message")
-        if isinstance(form.get(key), str)
-    }
-    values = [value for value in form.getlist("tags") if isinstance(value, str)]
-    tags = [part for value in values for part in value.split(",")]
-    if tags:
-        data["tags"] = tags
-    raw_metadata = form.get("metadata")
-    if isinstance(raw_metadata, str) and raw_metadata.strip():
-        try:
-            data["metadata"] = json.loads(raw_metadata)
-        except json.JSONDecodeError:
-            data["metadata"] = raw_metadata  # rejected by validation as "not an object"
-    return data
+        raise _validation_error(exc) from None
 
 
 async def _read_payload(request: Request) -> tuple[ContactCreate, ClientInfo]:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    client = ClientInfo(
-        source="api",
-        ip=request.client.host if request.client else None,
-        user_agent=request.headers.get("user-agent"),
-    )
+    client = _client(request, "api")
     if media_type == JSON:
         body = await request.body()
         try:
@@ -88,11 +87,19 @@ async def _read_payload(request: Request) -> tuple[ContactCreate, ClientInfo]:
         if not isinstance(data, dict):
             raise BadRequestError("invalid_json", "body must be a JSON object")
         return _validate(data), client
-    if media_type in (URLENCODED, MULTIPART):
+    if media_type == URLENCODED:
         async with request.form() as form:
-            data = _form_to_dict(form)
-        return _validate(data), ClientInfo("website", client.ip, client.user_agent)
+            fields = {key: [v for v in form.getlist(key) if isinstance(v, str)] for key in form}
+        return _validate(form_payload(fields)), _client(request, "website")
     raise UnsupportedMediaTypeError(media_type, SUPPORTED_TYPES)
+
+
+def _client(request: Request, source: Source) -> ClientInfo:
+    return ClientInfo(
+        source=source,
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
 
 
 @router.post(
@@ -103,9 +110,24 @@ async def _read_payload(request: Request) -> tuple[ContactCreate, ClientInfo]:
     openapi_extra=_CREATE_BODY,
 )
 async def create_contact(request: Request, response: Response, resources: ResourcesDep) -> Contact:
-    """Store a contact submission sent as JSON, a URL-encoded form or a multipart form."""
-    payload, client = await _read_payload(request)
-    contact = await service.create_contact(resources.db, payload, client=client)
+    """Store a contact submission: JSON, a URL-encoded form, or a multipart form with files.
+
+    Files go in `files` (repeat the field for several). Each is streamed to object storage as
+    it arrives; its type is detected from its bytes. Text, Markdown and PDF files are then
+    processed in the background (`processing_status` on each attachment).
+    """
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() == MULTIPART:
+        reader = MultipartReader(request.stream(), content_type)
+        try:
+            contact = await service.create_contact_with_attachments(
+                resources, reader.parts(), client=_client(request, "website")
+            )
+        except ValidationError as exc:
+            raise _validation_error(exc) from None
+    else:
+        payload, client = await _read_payload(request)
+        contact = await service.create_contact(resources.db, payload, client=client)
     response.headers["Location"] = request.app.url_path_for("get_contact", contact_id=contact.id)
     return contact
 

@@ -1,6 +1,7 @@
 """Contact submissions as the API accepts and returns them."""
 
 import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -15,6 +16,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from app.documents.schemas import Document
 from app.text import check_json_text, check_text
 
 MAX_TAGS = 20
@@ -100,6 +102,7 @@ class Contact(BaseModel):
         "recorded: `source`, `user_agent`, `client_ip`, `tags`."
     )
     created_at: datetime
+    attachments: list[Document] = Field(default_factory=list)
 
 
 class ContactPage(BaseModel):
@@ -107,3 +110,22 @@ class ContactPage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page."
     )
+
+
+def form_payload(fields: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """Form fields in the JSON shape. Tags repeat or are comma-separated; metadata is JSON."""
+    data: dict[str, Any] = {
+        key: values[-1]
+        for key in ("name", "email", "subject", "message")
+        if (values := fields.get(key))
+    }
+    tags = [part for value in fields.get("tags", ()) for part in value.split(",")]
+    if tags:
+        data["tags"] = tags
+    raw_metadata = fields.get("metadata")
+    if raw_metadata and raw_metadata[-1].strip():
+        try:
+            data["metadata"] = json.loads(raw_metadata[-1])
+        except json.JSONDecodeError:
+            data["metadata"] = raw_metadata[-1]  # rejected by validation as "not an object"
+    return data

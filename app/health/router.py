@@ -25,9 +25,12 @@ async def get_health() -> Liveness:
 
 @router.get("/health/ready", response_model=Readiness, responses=_UNAVAILABLE)
 async def get_readiness(resources: ResourcesDep) -> Any:
-    """Readiness: database reachable, schema at the expected migration, backends up."""
+    """Readiness: database reachable and schema at the expected migration (503 otherwise).
+
+    Storage and search are reported too; when only they fail the status is `degraded` (200).
+    """
     report = await service.readiness(resources)
-    if report.status == "ready":
+    if report.status != "unavailable":
         return report
     failed = ", ".join(name for name, check in report.checks.items() if not check.ok)
     return JSONResponse(

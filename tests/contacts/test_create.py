@@ -187,7 +187,13 @@ MALFORMED = {
     "plain text": (b"hello", "text/plain", 415, "unsupported_media_type"),
     "XML": (b"<contact/>", "application/xml", 415, "unsupported_media_type"),
     "no content type": (b"{}", "", 415, "unsupported_media_type"),
-    "multipart without boundary": (b"x", "multipart/form-data", 400, "bad_request"),
+    "multipart without boundary": (b"x", "multipart/form-data", 400, "invalid_multipart"),
+    "multipart cut short": (
+        b'--b\r\nContent-Disposition: form-data; name="name"\r\n\r\nAda',
+        "multipart/form-data; boundary=b",
+        400,
+        "invalid_multipart",
+    ),
 }
 
 

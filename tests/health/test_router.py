@@ -29,8 +29,17 @@ async def test_readiness_reports_each_dependency(client: httpx.AsyncClient) -> N
     assert body["checks"]["database"]["latency_ms"] >= 0
     assert body["checks"]["migrations"] == {
         "ok": True,
+        "critical": True,
         "latency_ms": None,
         "detail": f"schema at {head_revision()}, expected {head_revision()}",
+    }
+    assert body["checks"]["storage"]["ok"] is True
+    assert body["checks"]["storage"]["critical"] is False
+    assert body["checks"]["search"] == {
+        "ok": True,
+        "critical": False,
+        "latency_ms": body["checks"]["search"]["latency_ms"],
+        "detail": "postgres",
     }
 
 
@@ -81,7 +90,13 @@ async def test_openapi_describes_the_api(client: httpx.AsyncClient) -> None:
     spec = (await client.get("/openapi.json")).json()
     assert spec["info"]["title"] == "Contact API"
     assert "POST /api/contact" in spec["info"]["description"]
-    assert {tag["name"] for tag in spec["tags"]} == {"contacts", "health", "operations"}
+    assert {tag["name"] for tag in spec["tags"]} == {
+        "contacts",
+        "documents",
+        "jobs",
+        "health",
+        "operations",
+    }
     create = spec["paths"]["/api/contact"]["post"]
     assert set(create["requestBody"]["content"]) == {
         "application/json",
