@@ -154,7 +154,7 @@ class EmbeddedSeaweedFS:
         (self.data_dir / "mini.options").unlink(missing_ok=True)
 
     def start(self, *, timeout: float = 60.0) -> None:
-        """Start the server and wait until S3 answers. No-op when this object runs it already."""
+        """Start and wait until objects can be read and written. No-op if this object runs it."""
         if self.running:
             return
         if not port_is_free(self.s3_port):
@@ -176,6 +176,7 @@ class EmbeddedSeaweedFS:
             status = self._process.poll()
             if status is not None:
                 self._process = None
+                self._remove_grpc_sockets()
                 raise RuntimeError(f"weed exited with {status}:\n{self._log_tail()}")
             if time.monotonic() > deadline:
                 self.stop()
@@ -194,11 +195,12 @@ class EmbeddedSeaweedFS:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-                self._remove_grpc_sockets()
         self._process = None
+        self._remove_grpc_sockets()
 
     def _remove_grpc_sockets(self) -> None:
-        # weed removes these itself on SIGTERM; their /tmp paths are fixed in the binary.
+        # weed leaves some behind even on SIGTERM (admin, S3); their /tmp paths are fixed in
+        # the binary, and the ports in their names are ours.
         for name in ("master", "volume", "filer", "s3", "admin"):
             port = self.ports[f"{name}.port.grpc"]
             Path(f"/tmp/seaweedfs-{name}-grpc-{port}.sock").unlink(missing_ok=True)  # noqa: S108
@@ -206,6 +208,11 @@ class EmbeddedSeaweedFS:
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        process = self._process
+        return process.pid if process is not None and process.poll() is None else None
 
     def ready(self) -> bool:
         """S3 answers and the master knows the volume server: only then do reads and writes work."""

@@ -94,7 +94,7 @@ async def notice_source(conn: Connection, contact_id: UUID) -> dict[str, Any] | 
     cur = await conn.execute(
         sql.SQL(
             "SELECT {columns}, c.notified_at, "
-            "coalesce(array_agg(d.filename ORDER BY d.created_at) "
+            "coalesce(array_agg(d.filename ORDER BY d.position) "
             "         FILTER (WHERE d.id IS NOT NULL), '{{}}') AS attachment_names "
             "FROM contact_submissions c LEFT JOIN documents d ON d.contact_id = c.id "
             "WHERE c.id = %s GROUP BY c.id"

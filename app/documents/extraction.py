@@ -131,10 +131,10 @@ def _extract_pdf(file: IO[bytes]) -> Extraction:
         metadata = reader.metadata
         title = metadata.title if metadata is not None else None
         parts: list[str] = []
-        size = 0
+        size = -2  # the length of "\n\n".join(parts)
         for page in reader.pages:
             if size > MAX_TEXT_CHARS:
-                break
+                break  # _result cuts the text and flags it: later pages need no parsing
             page_text = clean_text(page.extract_text()).strip()
             if page_text:
                 parts.append(page_text)
@@ -145,7 +145,7 @@ def _extract_pdf(file: IO[bytes]) -> Extraction:
         raise ExtractionError(f"not a readable PDF: {_reason(exc)}") from exc
     return _result(
         "\n\n".join(parts),
-        truncated=size > MAX_TEXT_CHARS,
+        truncated=False,
         title=title if isinstance(title, str) else None,
         page_count=page_count,
     )
@@ -305,6 +305,7 @@ _AUTOLINK = re.compile(r"<((?:https?|mailto):[^<>\s]*)>", re.IGNORECASE)
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:[ \t/][^<>]*)?>")
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _LOOSE_UNDERSCORES = re.compile(r"(?<!\w)_+|(?<!_)_+(?!\w)")
+_INLINE_MARKUP = re.compile(r"[\[\]<>*_~`\\&]")  # most lines have none: skip the rest
 
 
 def markdown_to_text(source: str) -> tuple[str, str | None]:
@@ -322,6 +323,9 @@ def markdown_to_text(source: str) -> tuple[str, str | None]:
                 lines.append(line)  # code is kept verbatim: identifiers are worth finding
             continue
         previous, paragraph_line = paragraph_line, None
+        if not stripped:
+            lines.append("")
+            continue
         opening = _FENCE.match(line)
         if opening:
             fence = opening.group(1)
@@ -345,6 +349,8 @@ def markdown_to_text(source: str) -> tuple[str, str | None]:
 
 
 def _inline(text: str) -> str:
+    if not _INLINE_MARKUP.search(text):
+        return text.strip()
     text = _IMAGE.sub(r"\1", text)
     text = _LINK.sub(r"\1", text)
     text = _REFERENCE_LINK.sub(r"\1", text)

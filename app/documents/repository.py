@@ -20,6 +20,7 @@ async def insert_document(
     *,
     document_id: UUID,
     contact_id: UUID,
+    position: int,
     filename: str,
     content_type: str,
     size_bytes: int,
@@ -29,13 +30,14 @@ async def insert_document(
     cur = await conn.execute(
         sql.SQL(
             "INSERT INTO documents AS d "
-            "(id, contact_id, filename, content_type, size_bytes, sha256, storage_key) "
-            "VALUES (%(id)s, %(contact_id)s, %(filename)s, %(content_type)s, %(size)s, "
-            "%(sha256)s, %(key)s) RETURNING {columns}"
+            "(id, contact_id, position, filename, content_type, size_bytes, sha256, storage_key) "
+            "VALUES (%(id)s, %(contact_id)s, %(position)s, %(filename)s, %(content_type)s, "
+            "%(size)s, %(sha256)s, %(key)s) RETURNING {columns}"
         ).format(columns=_COLUMNS),
         {
             "id": document_id,
             "contact_id": contact_id,
+            "position": position,
             "filename": filename,
             "content_type": content_type,
             "size": size_bytes,
@@ -59,7 +61,7 @@ async def get_document(conn: Connection, document_id: UUID) -> dict[str, Any] | 
 async def documents_for_contact(conn: Connection, contact_id: UUID) -> list[dict[str, Any]]:
     cur = await conn.execute(
         sql.SQL(
-            "SELECT {columns} FROM documents d WHERE d.contact_id = %s ORDER BY d.created_at, d.id"
+            "SELECT {columns} FROM documents d WHERE d.contact_id = %s ORDER BY d.position, d.id"
         ).format(columns=_COLUMNS),
         (contact_id,),
     )
@@ -72,7 +74,7 @@ async def documents_for_contacts(
     cur = await conn.execute(
         sql.SQL(
             "SELECT {columns} FROM documents d WHERE d.contact_id = ANY(%s) "
-            "ORDER BY d.created_at, d.id"
+            "ORDER BY d.position, d.id"
         ).format(columns=_COLUMNS),
         (list(contact_ids),),
     )

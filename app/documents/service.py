@@ -193,12 +193,13 @@ async def commit_uploads(
             # A cleanup job already ran: this upload outlived the grace period.
             raise UploadTooSlowError
     rows = []
-    for upload in uploads:
+    for position, upload in enumerate(uploads):
         rows.append(
             await repository.insert_document(
                 conn,
                 document_id=upload.document_id,
                 contact_id=contact_id,
+                position=position,
                 filename=upload.filename,
                 content_type=upload.content_type,
                 size_bytes=upload.size_bytes,

@@ -22,6 +22,7 @@ def upgrade() -> None:
         CREATE TABLE documents (
             id                uuid PRIMARY KEY,
             contact_id        uuid NOT NULL REFERENCES contact_submissions (id) ON DELETE CASCADE,
+            position          integer NOT NULL DEFAULT 0,  -- order within the submission
             filename          text NOT NULL CHECK (octet_length(filename) BETWEEN 1 AND 255),
             content_type      text NOT NULL,
             size_bytes        bigint NOT NULL CHECK (size_bytes > 0),

@@ -1,0 +1,278 @@
+"""Multipart contacts with attachments, end to end through the API, on each storage backend."""
+
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import psycopg
+import pytest
+from fastapi import FastAPI
+
+from app.jobs.service import Worker
+from app.worker import TASKS
+from tests.conftest import make_settings, metric_value, running_app
+from tests.pdfs import MALFORMED_PDF, make_pdf, make_png
+
+pytestmark = pytest.mark.anyio
+
+FIELDS = {"name": "Ada", "email": "ada@example.com", "subject": "Files", "message": "See attached"}
+File = tuple[str, bytes, str]
+
+
+async def post(
+    client: httpx.AsyncClient, files: list[File], **fields: str | list[str]
+) -> httpx.Response:
+    return await client.post(
+        "/api/contact",
+        data={**FIELDS, **fields},
+        files=[("files", file) for file in files],
+    )
+
+
+async def drain(app: FastAPI, *, until: Any = None, rounds: int = 50) -> None:
+    """Run due jobs; with `until`, keep going (retries are due a little later) until it holds."""
+    worker = Worker(app.state.resources, TASKS)
+    for _ in range(rounds):
+        await worker.drain()
+        if until is None or await until():
+            return
+        await anyio.sleep(0.05)
+    raise AssertionError("condition not reached after draining jobs")
+
+
+def row_counts(db: psycopg.Connection[Any]) -> tuple[int, int]:
+    contacts = db.execute("SELECT count(*) FROM contact_submissions").fetchone()
+    documents = db.execute("SELECT count(*) FROM documents").fetchone()
+    assert contacts is not None
+    assert documents is not None
+    return int(contacts[0]), int(documents[0])
+
+
+def stored_objects(settings_dir: Path) -> list[Path]:
+    return [p for p in settings_dir.rglob("*") if p.is_file()]
+
+
+@pytest.fixture
+async def app_client_fs(
+    database_conninfo: str, db: psycopg.Connection[Any], tmp_path: Path
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient, Path]]:
+    objects = tmp_path / "objects"
+    settings = make_settings(
+        database_conninfo, storage_dir=objects, max_upload_bytes=3 * 1024 * 1024, max_attachments=3
+    )
+    async with running_app(settings) as (app, client):
+        yield app, client, objects
+
+
+async def test_two_files_stored_downloaded_processed_and_found(
+    app_client_fs: tuple[FastAPI, httpx.AsyncClient, Path], db: psycopg.Connection[Any]
+) -> None:
+    app, client, objects = app_client_fs
+    pdf = make_pdf(
+        ["Quarterly figures for the zeppelin fleet.", "Page two mentions ops@example.com."]
+    )
+    notes = b"Meeting notes\nThe zeppelin hangar needs a new roof. https://example.com/roof\n"
+    response = await post(
+        client, [("report.pdf", pdf, "application/pdf"), ("notes.txt", notes, "text/plain")]
+    )
+    assert response.status_code == 201, response.text
+    attachments = response.json()["attachments"]
+    assert [(a["filename"], a["content_type"], a["size_bytes"]) for a in attachments] == [
+        ("report.pdf", "application/pdf", len(pdf)),
+        ("notes.txt", "text/plain", len(notes)),
+    ]
+    assert attachments[0]["sha256"] == hashlib.sha256(pdf).hexdigest()
+    assert {a["processing_status"] for a in attachments} == {"pending"}
+    contact_id = response.json()["id"]
+    keys = [r[0] for r in db.execute("SELECT storage_key FROM documents ORDER BY created_at")]
+    assert keys == [f"documents/{contact_id}/{a['id']}" for a in attachments]
+    assert len(stored_objects(objects)) == 2
+
+    download = await client.get(attachments[0]["download_url"])
+    assert download.status_code == 200
+    assert download.content == pdf
+    assert download.headers["content-type"] == "application/pdf"
+    assert download.headers["content-disposition"].startswith('attachment; filename="report.pdf"')
+    assert download.headers["x-content-type-options"] == "nosniff"
+    assert download.headers["etag"] == f'"{attachments[0]["sha256"]}"'
+
+    async def processed() -> bool:
+        row = db.execute(
+            "SELECT count(*) FROM documents WHERE processing_status = 'completed'"
+        ).fetchone()
+        return row is not None and row[0] == 2
+
+    await drain(app, until=processed)
+    document = (await client.get(f"/api/documents/{attachments[0]['id']}")).json()
+    assert document["processing_status"] == "completed"
+    assert document["insights"]["page_count"] == 2
+    assert "ops@example.com" in document["insights"]["emails"]
+
+    found = (await client.get("/api/documents/search", params={"q": "zeppelin fleet"})).json()
+    assert found["backend"] == "postgres"
+    assert [hit["document"]["id"] for hit in found["hits"]][0] == attachments[0]["id"]
+    assert "<mark>zeppelin</mark>" in found["hits"][0]["snippet"].lower()
+    by_type = await client.get(
+        "/api/documents/search", params={"q": "zeppelin", "content_type": "text/plain"}
+    )
+    assert [hit["document"]["id"] for hit in by_type.json()["hits"]] == [attachments[1]["id"]]
+
+    contact = (await client.get(f"/api/contacts/{contact_id}")).json()
+    assert [a["id"] for a in contact["attachments"]] == [a["id"] for a in attachments]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("C:\\Users\\x\\evil.txt", "evil.txt"),
+        ("in\u202etxt.exe.txt", "intxt.exe.txt"),
+        ("a" * 300 + ".txt", "a" * 251 + ".txt"),
+    ],
+)
+async def test_hostile_filenames_are_sanitized_and_never_used_as_keys(
+    app_client_fs: tuple[FastAPI, httpx.AsyncClient, Path],
+    db: psycopg.Connection[Any],
+    raw: str,
+    expected: str,
+) -> None:
+    _, client, objects = app_client_fs
+    response = await post(client, [(raw, b"plain words\n", "text/plain")])
+    assert response.status_code == 201, response.text
+    attachment = response.json()["attachments"][0]
+    assert attachment["filename"] == expected
+    files = stored_objects(objects)
+    assert [f.name for f in files] == [attachment["id"]]
+    assert files[0].is_relative_to(objects / "documents" / response.json()["id"])
+
+
+async def test_nul_in_filename_is_removed(
+    app_client_fs: tuple[FastAPI, httpx.AsyncClient, Path],
+) -> None:
+    _, client, _ = app_client_fs
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="name"\r\n\r\nAda\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="email"\r\n\r\nada@example.com\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="subject"\r\n\r\ns\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="message"\r\n\r\nm\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="files"; filename="a\x00b.txt"\r\n'
+        b"Content-Type: text/plain\r\n\r\nhello\r\n--b--\r\n"
+    )
+    response = await client.post(
+        "/api/contact", content=body, headers={"content-type": "multipart/form-data; boundary=b"}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["attachments"][0]["filename"] == "ab.txt"
+
+
+REJECTED: dict[str, tuple[list[File], int, str]] = {
+    "empty file": ([("empty.txt", b"", "text/plain")], 422, "empty_file"),
+    "executable": ([("tool.exe", b"MZ\x90\x00" + b"\x00" * 64, "application/octet-stream")], 415, "unsupported_file_type"),
+    "html": ([("page.txt", b"<html><script>alert(1)</script></html>", "text/plain")], 415, "unsupported_file_type"),
+    "png named pdf": ([("invoice.pdf", make_png(2, 2), "application/pdf")], 415, "file_type_mismatch"),
+    "too many files": ([(f"f{i}.txt", b"x", "text/plain") for i in range(4)], 422, "too_many_attachments"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("files", "status", "code"), REJECTED.values(), ids=REJECTED.keys())
+async def test_rejected_files_leave_nothing_behind(
+    app_client_fs: tuple[FastAPI, httpx.AsyncClient, Path],
+    db: psycopg.Connection[Any],
+    files: list[File],
+    status: int,
+    code: str,
+) -> None:
+    app, client, objects = app_client_fs
+    # A good file first: it is already in storage when the bad one arrives.
+    response = await post(client, [("ok.txt", b"fine", "text/plain"), *files])
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code
+    assert row_counts(db) == (0, 0)
+    assert stored_objects(objects) == []
+    pending = db.execute("SELECT count(*) FROM jobs WHERE status = 'pending'").fetchone()
+    assert pending == (0,)  # cleanup jobs of removed uploads are cancelled too
+
+
+async def test_invalid_fields_remove_already_uploaded_files(
+    app_client_fs: tuple[FastAPI, httpx.AsyncClient, Path], db: psycopg.Connection[Any]
+) -> None:
+    _, client, objects = app_client_fs
+    response = await post(client, [("ok.txt", b"fine", "text/plain")], email="not-an-email")
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "email"
+    assert row_counts(db) == (0, 0)
+    assert stored_objects(objects) == []
+
+
+async def test_file_over_the_limit_is_413_with_and_without_content_length(
+    app_client_fs: tuple[FastAPI, httpx.AsyncClient, Path], db: psycopg.Connection[Any]
+) -> None:
+    _, client, objects = app_client_fs
+    big = b"a" * (3 * 1024 * 1024 + 1)
+    sized = await post(client, [("big.txt", big, "text/plain")])
+    assert sized.status_code == 413
+    assert sized.json()["error"]["details"] == {"limit": 3 * 1024 * 1024}
+
+    boundary = "chunked-boundary"
+    head = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in FIELDS.items()
+    )
+    head += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="big.txt"\r\n'
+        "Content-Type: text/plain\r\n\r\n"
+    )
+    sent = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal sent
+        yield head.encode()
+        for _ in range(64):  # 8 MiB in 128 KiB chunks; the server must stop reading early
+            sent += 128 * 1024
+            yield b"a" * (128 * 1024)
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    chunked = await client.post(
+        "/api/contact",
+        content=body(),
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert "content-length" not in chunked.request.headers
+    assert chunked.status_code == 413
+    assert row_counts(db) == (0, 0)
+    assert stored_objects(objects) == []
+
+
+async def test_malformed_pdf_fails_after_retries_and_contact_is_kept(
+    app_client_fs: tuple[FastAPI, httpx.AsyncClient, Path], db: psycopg.Connection[Any]
+) -> None:
+    app, client, _ = app_client_fs
+    response = await post(client, [("broken.pdf", MALFORMED_PDF, "application/pdf")])
+    assert response.status_code == 201
+    document_id = response.json()["attachments"][0]["id"]
+
+    async def failed() -> bool:
+        row = db.execute(
+            "SELECT processing_status FROM documents WHERE id = %s", (document_id,)
+        ).fetchone()
+        return row == ("failed",)
+
+    await drain(app, until=failed)
+    document = (await client.get(f"/api/documents/{document_id}")).json()
+    assert document["processing_status"] == "failed"
+    assert "PDF" in document["processing_error"]
+    job = db.execute(
+        "SELECT status, attempts, max_attempts FROM jobs WHERE task = 'process_document'"
+    ).fetchone()
+    assert job is not None
+    assert job[0] == "dead"
+    assert job[1] == job[2] > 1
+    assert (await client.get(f"/api/contacts/{response.json()['id']}")).status_code == 200
+    dead = (await client.get("/api/jobs", params={"status": "dead"})).json()
+    assert [j["task"] for j in dead] == ["process_document"]
+    metrics = (await client.get("/metrics")).text
+    assert metric_value(metrics, "documents", status="failed") == 1
+    assert metric_value(metrics, "jobs", task="process_document", status="dead") == 1
