@@ -141,7 +141,6 @@ class MeilisearchSearch:
         "searchableAttributes": ["filename", "text", "tags"],
         "filterableAttributes": ["tags", "content_type", "contact_id"],
         "sortableAttributes": ["created_at"],
-        "displayedAttributes": ["id", "filename", "content_type", "tags", "created_at"],
     }
 
     def __init__(self, settings: Settings) -> None:
@@ -220,6 +219,8 @@ class MeilisearchSearch:
             "limit": query.limit,
             "offset": query.offset,
             "filter": filters or None,
+            # `_formatted` only holds retrieved (and displayed) attributes, so text must be here.
+            "attributesToRetrieve": ["id", "text"],
             "attributesToCrop": ["text"],
             "cropLength": 35,
             "attributesToHighlight": ["text", "filename"],
