@@ -113,7 +113,7 @@ async def test_two_files_stored_downloaded_processed_and_found(
 
     found = (await client.get("/api/documents/search", params={"q": "zeppelin fleet"})).json()
     assert found["backend"] == "postgres"
-    assert [hit["document"]["id"] for hit in found["hits"]][0] == attachments[0]["id"]
+    assert [hit["document"]["id"] for hit in found["hits"]] == [attachments[0]["id"]]
     assert "<mark>zeppelin</mark>" in found["hits"][0]["snippet"].lower()
     by_type = await client.get(
         "/api/documents/search", params={"q": "zeppelin", "content_type": "text/plain"}
@@ -168,13 +168,23 @@ async def test_nul_in_filename_is_removed(
     assert response.json()["attachments"][0]["filename"] == "ab.txt"
 
 
+EXE = b"MZ\x90\x00" + b"\x00" * 64
+HTML = b"<html><script>alert(1)</script></html>"
 REJECTED: dict[str, tuple[list[File], int, str]] = {
     "empty file": ([("empty.txt", b"", "text/plain")], 422, "empty_file"),
-    "executable": ([("tool.exe", b"MZ\x90\x00" + b"\x00" * 64, "application/octet-stream")], 415, "unsupported_file_type"),
-    "html": ([("page.txt", b"<html><script>alert(1)</script></html>", "text/plain")], 415, "unsupported_file_type"),
-    "png named pdf": ([("invoice.pdf", make_png(2, 2), "application/pdf")], 415, "file_type_mismatch"),
-    "too many files": ([(f"f{i}.txt", b"x", "text/plain") for i in range(4)], 422, "too_many_attachments"),
-}  # fmt: skip
+    "executable": ([("tool.exe", EXE, "application/octet-stream")], 415, "unsupported_file_type"),
+    "html": ([("page.txt", HTML, "text/plain")], 415, "unsupported_file_type"),
+    "png named pdf": (
+        [("invoice.pdf", make_png(2, 2), "application/pdf")],
+        415,
+        "file_type_mismatch",
+    ),
+    "too many files": (
+        [(f"f{i}.txt", b"x", "text/plain") for i in range(4)],
+        422,
+        "too_many_attachments",
+    ),
+}
 
 
 @pytest.mark.parametrize(("files", "status", "code"), REJECTED.values(), ids=REJECTED.keys())
@@ -185,7 +195,7 @@ async def test_rejected_files_leave_nothing_behind(
     status: int,
     code: str,
 ) -> None:
-    app, client, objects = app_client_fs
+    _, client, objects = app_client_fs
     # A good file first: it is already in storage when the bad one arrives.
     response = await post(client, [("ok.txt", b"fine", "text/plain"), *files])
     assert response.status_code == status, response.text
