@@ -24,6 +24,7 @@ from app.config import Settings
 from app.main import create_app
 from app.migrate import run_migrations
 from devstack.postgres import EmbeddedPostgres, free_port
+from devstack.seaweedfs import EmbeddedSeaweedFS
 
 REPO = Path(__file__).resolve().parent.parent
 NO_SKIP = os.environ.get("NO_SKIP") == "1"
@@ -175,3 +176,39 @@ def metric_value(exposition: str, name: str, **labels: str) -> float:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 return float(sample.value)
     return 0.0
+
+
+S3_ACCESS_KEY = "test-access-key"
+S3_SECRET_KEY = "test-secret-key-0123456789"
+
+
+def start_seaweedfs() -> tuple[EmbeddedSeaweedFS, Path]:
+    """A real S3 server (SeaweedFS `weed mini`) in a fresh temporary folder."""
+    base = Path(tempfile.mkdtemp(prefix="pytest-s3-"))
+    server = EmbeddedSeaweedFS(
+        base / "data", s3_port=free_port(), access_key=S3_ACCESS_KEY, secret_key=S3_SECRET_KEY
+    )
+    server.start()
+    return server, base
+
+
+@pytest.fixture(scope="session")
+def seaweedfs() -> Iterator[EmbeddedSeaweedFS]:
+    """One S3 server per test worker; tests use buckets of their own."""
+    server, base = start_seaweedfs()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def s3_settings(server: EmbeddedSeaweedFS, bucket: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "storage_backend": "s3",
+        "s3_endpoint": server.endpoint,
+        "s3_access_key": S3_ACCESS_KEY,
+        "s3_secret_key": S3_SECRET_KEY,
+        "s3_bucket": bucket,
+        **overrides,
+    }

@@ -1,7 +1,9 @@
 """Multipart contacts with attachments, end to end through the API, on each storage backend."""
 
 import hashlib
-from collections.abc import AsyncIterator
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +12,19 @@ import httpx
 import psycopg
 import pytest
 from fastapi import FastAPI
+from minio import Minio
 
 from app.jobs.service import Worker
 from app.worker import TASKS
-from tests.conftest import make_settings, metric_value, running_app
+from tests.conftest import (
+    S3_ACCESS_KEY,
+    S3_SECRET_KEY,
+    make_settings,
+    metric_value,
+    running_app,
+    s3_settings,
+    start_seaweedfs,
+)
 from tests.pdfs import MALFORMED_PDF, make_pdf, make_png
 
 pytestmark = pytest.mark.anyio
@@ -51,26 +62,43 @@ def row_counts(db: psycopg.Connection[Any]) -> tuple[int, int]:
     return int(contacts[0]), int(documents[0])
 
 
-def stored_objects(settings_dir: Path) -> list[Path]:
-    return [p for p in settings_dir.rglob("*") if p.is_file()]
+Keys = Callable[[], list[str]]
 
 
-@pytest.fixture
-async def app_client_fs(
-    database_conninfo: str, db: psycopg.Connection[Any], tmp_path: Path
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient, Path]]:
-    objects = tmp_path / "objects"
-    settings = make_settings(
-        database_conninfo, storage_dir=objects, max_upload_bytes=3 * 1024 * 1024, max_attachments=3
-    )
-    async with running_app(settings) as (app, client):
-        yield app, client, objects
+@pytest.fixture(params=["filesystem", "s3"])
+async def upload_app(
+    request: pytest.FixtureRequest,
+    database_conninfo: str,
+    db: psycopg.Connection[Any],
+    tmp_path: Path,
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient, Keys]]:
+    """The app on one storage backend, and a way to list every object key it stored."""
+    limits = {"max_upload_bytes": 3 * 1024 * 1024, "max_attachments": 3}
+    if request.param == "filesystem":
+        objects = tmp_path / "objects"
+        settings = make_settings(database_conninfo, storage_dir=objects, **limits)
+
+        def keys() -> list[str]:
+            return sorted(str(p.relative_to(objects)) for p in objects.rglob("*") if p.is_file())
+
+    else:
+        server = request.getfixturevalue("seaweedfs")
+        bucket = f"t-{uuid.uuid4().hex[:20]}"
+        settings = make_settings(database_conninfo, **s3_settings(server, bucket), **limits)
+        client = Minio(server.endpoint, S3_ACCESS_KEY, S3_SECRET_KEY, secure=False)
+
+        def keys() -> list[str]:
+            found = client.list_objects(bucket, recursive=True)
+            return sorted(str(o.object_name) for o in found)
+
+    async with running_app(settings) as (app, http):
+        yield app, http, keys
 
 
 async def test_two_files_stored_downloaded_processed_and_found(
-    app_client_fs: tuple[FastAPI, httpx.AsyncClient, Path], db: psycopg.Connection[Any]
+    upload_app: tuple[FastAPI, httpx.AsyncClient, Keys], db: psycopg.Connection[Any]
 ) -> None:
-    app, client, objects = app_client_fs
+    app, client, keys = upload_app
     pdf = make_pdf(
         ["Quarterly figures for the zeppelin fleet.", "Page two mentions ops@example.com."]
     )
@@ -87,9 +115,10 @@ async def test_two_files_stored_downloaded_processed_and_found(
     assert attachments[0]["sha256"] == hashlib.sha256(pdf).hexdigest()
     assert {a["processing_status"] for a in attachments} == {"pending"}
     contact_id = response.json()["id"]
-    keys = [r[0] for r in db.execute("SELECT storage_key FROM documents ORDER BY created_at")]
-    assert keys == [f"documents/{contact_id}/{a['id']}" for a in attachments]
-    assert len(stored_objects(objects)) == 2
+    expected_keys = [f"documents/{contact_id}/{a['id']}" for a in attachments]
+    stored = [r[0] for r in db.execute("SELECT storage_key FROM documents ORDER BY position")]
+    assert stored == expected_keys
+    assert keys() == sorted(f"documents/{contact_id}/{a['id']}" for a in attachments)
 
     download = await client.get(attachments[0]["download_url"])
     assert download.status_code == 200
@@ -134,25 +163,23 @@ async def test_two_files_stored_downloaded_processed_and_found(
     ],
 )
 async def test_hostile_filenames_are_sanitized_and_never_used_as_keys(
-    app_client_fs: tuple[FastAPI, httpx.AsyncClient, Path],
+    upload_app: tuple[FastAPI, httpx.AsyncClient, Keys],
     db: psycopg.Connection[Any],
     raw: str,
     expected: str,
 ) -> None:
-    _, client, objects = app_client_fs
+    _, client, keys = upload_app
     response = await post(client, [(raw, b"plain words\n", "text/plain")])
     assert response.status_code == 201, response.text
     attachment = response.json()["attachments"][0]
     assert attachment["filename"] == expected
-    files = stored_objects(objects)
-    assert [f.name for f in files] == [attachment["id"]]
-    assert files[0].is_relative_to(objects / "documents" / response.json()["id"])
+    assert keys() == [f"documents/{response.json()['id']}/{attachment['id']}"]
 
 
 async def test_nul_in_filename_is_removed(
-    app_client_fs: tuple[FastAPI, httpx.AsyncClient, Path],
+    upload_app: tuple[FastAPI, httpx.AsyncClient, Keys],
 ) -> None:
-    _, client, _ = app_client_fs
+    _, client, _ = upload_app
     body = (
         b'--b\r\nContent-Disposition: form-data; name="name"\r\n\r\nAda\r\n'
         b'--b\r\nContent-Disposition: form-data; name="email"\r\n\r\nada@example.com\r\n'
@@ -189,38 +216,38 @@ REJECTED: dict[str, tuple[list[File], int, str]] = {
 
 @pytest.mark.parametrize(("files", "status", "code"), REJECTED.values(), ids=REJECTED.keys())
 async def test_rejected_files_leave_nothing_behind(
-    app_client_fs: tuple[FastAPI, httpx.AsyncClient, Path],
+    upload_app: tuple[FastAPI, httpx.AsyncClient, Keys],
     db: psycopg.Connection[Any],
     files: list[File],
     status: int,
     code: str,
 ) -> None:
-    _, client, objects = app_client_fs
+    _, client, keys = upload_app
     # A good file first: it is already in storage when the bad one arrives.
     response = await post(client, [("ok.txt", b"fine", "text/plain"), *files])
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code
     assert row_counts(db) == (0, 0)
-    assert stored_objects(objects) == []
+    assert keys() == []
     pending = db.execute("SELECT count(*) FROM jobs WHERE status = 'pending'").fetchone()
     assert pending == (0,)  # cleanup jobs of removed uploads are cancelled too
 
 
 async def test_invalid_fields_remove_already_uploaded_files(
-    app_client_fs: tuple[FastAPI, httpx.AsyncClient, Path], db: psycopg.Connection[Any]
+    upload_app: tuple[FastAPI, httpx.AsyncClient, Keys], db: psycopg.Connection[Any]
 ) -> None:
-    _, client, objects = app_client_fs
+    _, client, keys = upload_app
     response = await post(client, [("ok.txt", b"fine", "text/plain")], email="not-an-email")
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["field"] == "email"
     assert row_counts(db) == (0, 0)
-    assert stored_objects(objects) == []
+    assert keys() == []
 
 
 async def test_file_over_the_limit_is_413_with_and_without_content_length(
-    app_client_fs: tuple[FastAPI, httpx.AsyncClient, Path], db: psycopg.Connection[Any]
+    upload_app: tuple[FastAPI, httpx.AsyncClient, Keys], db: psycopg.Connection[Any]
 ) -> None:
-    _, client, objects = app_client_fs
+    _, client, keys = upload_app
     big = b"a" * (3 * 1024 * 1024 + 1)
     sized = await post(client, [("big.txt", big, "text/plain")])
     assert sized.status_code == 413
@@ -253,13 +280,13 @@ async def test_file_over_the_limit_is_413_with_and_without_content_length(
     assert "content-length" not in chunked.request.headers
     assert chunked.status_code == 413
     assert row_counts(db) == (0, 0)
-    assert stored_objects(objects) == []
+    assert keys() == []
 
 
 async def test_malformed_pdf_fails_after_retries_and_contact_is_kept(
-    app_client_fs: tuple[FastAPI, httpx.AsyncClient, Path], db: psycopg.Connection[Any]
+    upload_app: tuple[FastAPI, httpx.AsyncClient, Keys], db: psycopg.Connection[Any]
 ) -> None:
-    app, client, _ = app_client_fs
+    app, client, _ = upload_app
     response = await post(client, [("broken.pdf", MALFORMED_PDF, "application/pdf")])
     assert response.status_code == 201
     document_id = response.json()["attachments"][0]["id"]
@@ -286,3 +313,29 @@ async def test_malformed_pdf_fails_after_retries_and_contact_is_kept(
     metrics = (await client.get("/metrics")).text
     assert metric_value(metrics, "documents", status="failed") == 1
     assert metric_value(metrics, "jobs", task="process_document", status="dead") == 1
+
+
+async def test_object_store_down_is_503_with_no_rows_and_no_orphan(
+    database_conninfo: str, db: psycopg.Connection[Any]
+) -> None:
+    server, base = start_seaweedfs()
+    try:
+        bucket = "outage"
+        settings = make_settings(database_conninfo, **s3_settings(server, bucket))
+        async with running_app(settings) as (_, client):
+            server.stop()
+            response = await post(client, [("a.txt", b"words", "text/plain")])
+            assert response.status_code == 503
+            assert response.headers["retry-after"] == "5"
+            assert response.json()["error"]["code"] == "storage_unavailable"
+            assert row_counts(db) == (0, 0)
+            ready = (await client.get("/health/ready")).json()
+            assert (ready["status"], ready["checks"]["storage"]["ok"]) == ("degraded", False)
+            server.start()
+            contact_only = await client.post("/api/contact", json=FIELDS)
+            assert contact_only.status_code == 201
+        minio = Minio(server.endpoint, S3_ACCESS_KEY, S3_SECRET_KEY, secure=False)
+        assert list(minio.list_objects(bucket, recursive=True)) == []
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)

