@@ -1,6 +1,7 @@
 """`python -m devstack` (what `make run` calls): the stack on real parts, without Docker.
 
-PostgreSQL from the pgserver wheel (unless DATABASE_URL is set), migrations, then the API under
+PostgreSQL from the pgserver wheel (unless DATABASE_URL is set), SeaweedFS as the S3 store
+(unless STORAGE_BACKEND is set), migrations, then the API (with its in-process worker) under
 uvicorn on 127.0.0.1. Ctrl-C stops everything it started. Data stays in `.data/` between runs.
 """
 
@@ -13,6 +14,7 @@ from dotenv import load_dotenv
 
 from app.config import load_settings
 from devstack.postgres import EmbeddedPostgres
+from devstack.seaweedfs import EmbeddedSeaweedFS
 from devstack.supervisor import Service, Supervisor, http_ok, log
 
 REPO = Path(__file__).resolve().parent.parent
@@ -48,6 +50,20 @@ def main() -> int:
             "DB_SSLMODE": "disable",
         }
 
+    seaweedfs: EmbeddedSeaweedFS | None = None
+    if not os.environ.get("STORAGE_BACKEND"):
+        seaweedfs = EmbeddedSeaweedFS(
+            data_dir / "seaweedfs",
+            s3_port=int(_env("DEVSTACK_S3_PORT", "8333")),
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key.get_secret_value(),
+        )
+        child_env |= {
+            "STORAGE_BACKEND": "s3",
+            "S3_ENDPOINT": seaweedfs.endpoint,
+            "S3_SECURE": "false",
+        }
+
     # Several uvicorn workers share metrics through files; stale files from a crash are wrong.
     metrics_dir = data_dir / "metrics"
     shutil.rmtree(metrics_dir, ignore_errors=True)
@@ -64,6 +80,9 @@ def main() -> int:
             if fresh:
                 applied = postgres.run_sql_files(REPO / "init-scripts" / "postgres")
                 log(f"postgres: first boot, applied {', '.join(applied) or 'no init scripts'}")
+        if seaweedfs is not None:
+            log(f"seaweedfs: {seaweedfs.data_dir}, S3 on {seaweedfs.endpoint}")
+            seaweedfs.start()
         supervisor.start(
             Service(
                 "migrate",
@@ -103,6 +122,9 @@ def main() -> int:
         log(f"error: {exc}")
     finally:
         supervisor.stop()
+        if seaweedfs is not None:
+            log("stopping seaweedfs")
+            seaweedfs.stop()
         if postgres is not None:
             log("stopping postgres")
             postgres.stop()

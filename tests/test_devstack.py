@@ -10,12 +10,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from devstack.postgres import free_port
 from tests.conftest import REPO, metric_value
+from tests.pdfs import make_pdf
 
 pytestmark = pytest.mark.slow
 
@@ -25,6 +27,7 @@ class Stack:
         self.data_dir = data_dir
         self.api_port = free_port()
         self.pg_port = free_port()
+        self.s3_port = free_port()
         self.workers = workers
         self.process: subprocess.Popen[bytes] | None = None
         self.log = data_dir.parent / f"devstack-{self.api_port}.log"
@@ -37,12 +40,13 @@ class Stack:
         env = {
             key: value
             for key, value in os.environ.items()
-            if not key.startswith(("DB_", "DATABASE_", "PROMETHEUS_"))
+            if not key.startswith(("DB_", "DATABASE_", "PROMETHEUS_", "STORAGE_", "S3_"))
         }
         env |= {
             "DEVSTACK_DATA_DIR": str(self.data_dir),
             "API_PORT": str(self.api_port),
             "DEVSTACK_PG_PORT": str(self.pg_port),
+            "DEVSTACK_S3_PORT": str(self.s3_port),
             "WEB_CONCURRENCY": str(self.workers),
         }
         with self.log.open("ab") as log:
@@ -107,6 +111,7 @@ def test_run_from_nothing_then_again_reusing_the_data(tmp_path: Path) -> None:
         assert stack.stop() == 0
     assert not port_open(stack.api_port), "API still listening after Ctrl-C"
     assert not port_open(stack.pg_port), "PostgreSQL still running after Ctrl-C"
+    assert not port_open(stack.s3_port), "SeaweedFS still running after Ctrl-C"
     assert (stack.data_dir / "postgres" / "PG_VERSION").exists()
 
     again = Stack(stack.data_dir)
@@ -171,3 +176,34 @@ def test_ctrl_c_lets_in_flight_requests_finish(tmp_path: Path) -> None:
     response = result["response"]
     assert isinstance(response, httpx.Response), response
     assert response.status_code == 201
+
+
+def test_pdf_contact_is_stored_in_s3_downloadable_and_found(tmp_path: Path) -> None:
+    """What a person does after `make run`: send a PDF, get it back, find a word from it."""
+    pdf = make_pdf(["The albatross migrates across the southern ocean."], title="Seabirds")
+    with running(Stack(tmp_path / "data")) as stack:
+        created = httpx.post(
+            f"{stack.url}/api/contact",
+            data={"name": "Ada", "email": "ada@example.com", "subject": "s", "message": "m"},
+            files={"files": ("birds.pdf", pdf, "application/pdf")},
+        )
+        assert created.status_code == 201, created.text
+        attachment = created.json()["attachments"][0]
+        download = httpx.get(f"{stack.url}{attachment['download_url']}")
+        assert download.content == pdf
+        ready = httpx.get(f"{stack.url}/health/ready").json()
+        assert ready["checks"]["storage"] == {
+            "ok": True,
+            "critical": False,
+            "latency_ms": ready["checks"]["storage"]["latency_ms"],
+            "detail": "s3",
+        }
+        hits: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 30
+        while not hits and time.monotonic() < deadline:
+            time.sleep(0.3)
+            found = httpx.get(f"{stack.url}/api/documents/search", params={"q": "albatross"})
+            hits = found.json()["hits"]
+        assert [hit["document"]["id"] for hit in hits] == [attachment["id"]]
+        stack.stop()
+    assert (stack.data_dir / "seaweedfs").is_dir()

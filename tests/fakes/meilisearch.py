@@ -532,7 +532,7 @@ class _FilterParser:
         for entry in self.index.setting("filterableAttributes"):
             patterns += [entry] if isinstance(entry, str) else entry.get("attributePatterns", [])
         attr = token.text
-        if True:
+        if any(fnmatch.fnmatchcase(attr, p) or attr.startswith(p + ".") for p in patterns):
             return
         hint = "This index does not have configured filterable attributes."
         if patterns:
