@@ -41,6 +41,7 @@ fmt: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.contacts
+	$(BIN)/python -m bench.uploads
 
 clean-data:
 	rm -rf .data
