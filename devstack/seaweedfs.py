@@ -24,13 +24,14 @@ import urllib.request
 from pathlib import Path
 
 from devstack.postgres import free_port
-from devstack.supervisor import http_ok
 
 # The maintenance workers dial the admin's gRPC port as its HTTP port + 10000 and ignore
 # -admin.port.grpc, so those two ports are chosen as a pair.
 GRPC_PORT_OFFSET = 10000
 # sockaddr_un holds 108 bytes; longer socket paths make weed fall back to /tmp.
 MAX_SOCKET_PATH = 100
+# Readiness probes go to 127.0.0.1 directly, never through an http_proxy from the environment.
+LOOPBACK = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 INTERNAL_PORTS = (
     "master.port",
     "master.port.grpc",
@@ -124,6 +125,10 @@ class EmbeddedSeaweedFS:
             "admin.ui": "false",
             # On by default in this build: it would report to telemetry.seaweedfs.com.
             "master.telemetry": "false",
+            # A resumed master runs a Raft election first; a volume server heartbeat arriving
+            # meanwhile is refused and retried ~5 s later, when objects become reachable again.
+            # One master has nothing to resume: volume servers report their volumes anyway.
+            "master.resumeState": "false",
             # Behave like S3 and MinIO, so the app cannot come to rely on weed's leniency.
             "s3.autoCreateBucket": "false",
             "s3.allowDeleteBucketNotEmpty": "false",
@@ -147,7 +152,7 @@ class EmbeddedSeaweedFS:
         }
 
     def prepare(self) -> None:
-        """Run before every start of `argv()` (start() does): data folder, stale options."""
+        """Create the data folder, forget weed's saved flags. Call it before running argv()."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # weed records each run's flags in mini.options and re-applies them on the next start
         # to any flag left at its default: a flag dropped from argv() would live on there.
@@ -216,20 +221,32 @@ class EmbeddedSeaweedFS:
 
     def ready(self) -> bool:
         """S3 answers and the master knows the volume server: only then do reads and writes work."""
-        return http_ok(f"http://{self.endpoint}/healthz") and self._volume_server_registered()
+        return self._s3_healthy() and self._volume_server_registered()
+
+    def _s3_healthy(self) -> bool:
+        try:
+            with LOOPBACK.open(f"http://{self.endpoint}/healthz", timeout=2) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
 
     def _volume_server_registered(self) -> bool:
-        # On a restart the volume server's first heartbeat can arrive before the master has
-        # resumed leadership; the retry comes ~5 s later, and until then every object read or
-        # write fails with InternalError although S3's /healthz already says 200.
+        # S3's /healthz says 200 before the volume server has registered with the master (a
+        # heartbeat refused while the master starts is retried ~5 s later); until then every
+        # object read or write fails with InternalError.
         url = f"http://127.0.0.1:{self.ports['master.port']}/dir/status"
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with LOOPBACK.open(url, timeout=2) as response:
                 topology = json.load(response)["Topology"]
-        except (urllib.error.URLError, OSError, ValueError, KeyError):
+            nodes = [
+                node
+                for dc in topology["DataCenters"] or []
+                for rack in dc["Racks"] or []
+                for node in rack["DataNodes"] or []
+            ]
+        except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError):
             return False
-        racks = [rack for dc in topology.get("DataCenters") or [] for rack in dc["Racks"] or []]
-        return any(rack.get("DataNodes") for rack in racks)
+        return bool(nodes)
 
     def _log_tail(self) -> str:
         if not self.log_file.exists():

@@ -16,9 +16,13 @@ def log(message: str) -> None:
     print(f"[devstack] {message}", file=sys.stderr, flush=True)
 
 
+# Loopback checks must never go through an http_proxy from the environment.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def http_ok(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback URL)
+        with _DIRECT.open(url, timeout=2) as response:
             return bool(200 <= response.status < 300)
     except (urllib.error.URLError, OSError):
         return False

@@ -212,3 +212,17 @@ def s3_settings(server: EmbeddedSeaweedFS, bucket: str, **overrides: Any) -> dic
         "s3_bucket": bucket,
         **overrides,
     }
+
+
+@pytest.fixture
+def server_dir() -> Iterator[Path]:
+    """A scratch folder for servers that drop root (PostgreSQL runs as `pgserver`).
+
+    Not under pytest's tmp_path: pytest keeps its base folder private (0700, re-applied by
+    every xdist worker), which the server's user could not traverse.
+    """
+    path = Path(tempfile.mkdtemp(prefix="pytest-servers-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

@@ -95,8 +95,8 @@ def running(stack: Stack) -> Iterator[Stack]:
             stack.stop()
 
 
-def test_run_from_nothing_then_again_reusing_the_data(tmp_path: Path) -> None:
-    stack = Stack(tmp_path / "data")
+def test_run_from_nothing_then_again_reusing_the_data(server_dir: Path) -> None:
+    stack = Stack(server_dir / "data")
     with running(stack):
         created = httpx.post(
             f"{stack.url}/api/contact",
@@ -124,9 +124,9 @@ def test_run_from_nothing_then_again_reusing_the_data(tmp_path: Path) -> None:
     assert "first boot" not in log  # the second run reused the cluster
 
 
-def test_metrics_add_up_across_workers(tmp_path: Path) -> None:
+def test_metrics_add_up_across_workers(server_dir: Path) -> None:
     requests = 40
-    with running(Stack(tmp_path / "data", workers=2)) as stack:
+    with running(Stack(server_dir / "data", workers=2)) as stack:
 
         def scrape() -> float:
             # A new connection each time, so scrapes land on either worker.
@@ -143,9 +143,9 @@ def test_metrics_add_up_across_workers(tmp_path: Path) -> None:
     assert totals == {before + requests}
 
 
-def test_ctrl_c_lets_in_flight_requests_finish(tmp_path: Path) -> None:
+def test_ctrl_c_lets_in_flight_requests_finish(server_dir: Path) -> None:
     """A request still uploading when Ctrl-C arrives completes with 201 before anything stops."""
-    stack = Stack(tmp_path / "data")
+    stack = Stack(server_dir / "data")
     first_chunk_sent = threading.Event()
     result: dict[str, httpx.Response | BaseException] = {}
 
@@ -178,10 +178,10 @@ def test_ctrl_c_lets_in_flight_requests_finish(tmp_path: Path) -> None:
     assert response.status_code == 201
 
 
-def test_pdf_contact_is_stored_in_s3_downloadable_and_found(tmp_path: Path) -> None:
+def test_pdf_contact_is_stored_in_s3_downloadable_and_found(server_dir: Path) -> None:
     """What a person does after `make run`: send a PDF, get it back, find a word from it."""
     pdf = make_pdf(["The albatross migrates across the southern ocean."], title="Seabirds")
-    with running(Stack(tmp_path / "data")) as stack:
+    with running(Stack(server_dir / "data")) as stack:
         created = httpx.post(
             f"{stack.url}/api/contact",
             data={"name": "Ada", "email": "ada@example.com", "subject": "s", "message": "m"},

@@ -242,3 +242,35 @@ def test_objects_survive_a_restart(tmp_path: Path, http: urllib3.PoolManager) ->
         assert read_object(client, "kept", "kept.txt") == b"still here"
     finally:
         server.stop()
+
+
+def test_start_fails_with_weeds_log_when_a_port_is_taken(tmp_path: Path) -> None:
+    server = EmbeddedSeaweedFS(
+        tmp_path / "seaweedfs", s3_port=free_port(), access_key=ACCESS_KEY, secret_key=SECRET_KEY
+    )
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", server.ports["master.port"]))
+        squatter.listen()
+        try:
+            with pytest.raises(RuntimeError, match=r"weed exited with 1") as failure:
+                server.start()
+        finally:
+            server.stop()
+
+    assert "master.port" in str(failure.value)  # weed's own words, from the log tail
+    assert not server.running
+
+
+def test_start_refuses_an_s3_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        server = EmbeddedSeaweedFS(
+            tmp_path / "seaweedfs", s3_port=port, access_key=ACCESS_KEY, secret_key=SECRET_KEY
+        )
+
+        with pytest.raises(RuntimeError, match=f"port {port} on 127.0.0.1 is already in use"):
+            server.start()
+
+    assert not server.running

@@ -18,8 +18,8 @@ SIZE_MIB = 100
 MAX_GROWTH_MIB = 60
 
 
-def test_hundred_mib_upload_to_s3_keeps_server_memory_small(tmp_path: Path) -> None:
-    result = measure_upload("s3", size_mib=SIZE_MIB, workdir=tmp_path)
+def test_hundred_mib_upload_to_s3_keeps_server_memory_small(server_dir: Path) -> None:
+    result = measure_upload("s3", size_mib=SIZE_MIB, workdir=server_dir)
     print(result.line())
     assert result.status == 201
     assert result.peak_growth_mib < MAX_GROWTH_MIB
