@@ -1,8 +1,9 @@
 """`python -m devstack` (what `make run` calls): the stack on real parts, without Docker.
 
 PostgreSQL from the pgserver wheel (unless DATABASE_URL is set), SeaweedFS as the S3 store
-(unless STORAGE_BACKEND is set), migrations, then the API (with its in-process worker) under
-uvicorn on 127.0.0.1. Ctrl-C stops everything it started. Data stays in `.data/` between runs.
+(unless STORAGE_BACKEND is set), migrations, the API (with its in-process worker) under uvicorn,
+and Caddy in front with the same Caddyfile compose uses: website, API and docs on
+http://127.0.0.1:8080. Ctrl-C stops everything it started. Data stays in `.data/`.
 """
 
 import os
@@ -13,6 +14,7 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 from app.config import load_settings
+from devstack.caddy import CADDYFILE, caddy_binary, caddy_env
 from devstack.postgres import EmbeddedPostgres
 from devstack.seaweedfs import EmbeddedSeaweedFS
 from devstack.supervisor import Service, Supervisor, http_ok, log
@@ -112,8 +114,27 @@ def main() -> int:
                 cwd=REPO,
             )
         )  # fmt: skip
-        log(f"API      {api_url}/  (docs: {api_url}/docs)")
-        log(f"health   {api_url}/health/ready   metrics: {api_url}/metrics")
+        site_port = int(_env("DEVSTACK_HTTP_PORT", "8080"))
+        caddy_admin = f"127.0.0.1:{_env('DEVSTACK_CADDY_ADMIN_PORT', '2019')}"
+        supervisor.start(
+            Service(
+                "caddy",
+                [str(caddy_binary()), "run", "--config", str(CADDYFILE), "--adapter", "caddyfile"],
+                ready=lambda: http_ok(f"http://{caddy_admin}/config/"),
+                env=caddy_env(
+                    settings,
+                    data_dir=data_dir,
+                    site_port=site_port,
+                    admin=caddy_admin,
+                    api_port=api_port,
+                ),
+                cwd=REPO,
+            )
+        )
+        site = f"http://127.0.0.1:{site_port}"
+        log(f"website  {site}/   (contact form, document search)")
+        log(f"API      {site}/api/...   docs: {site}/docs   (direct: {api_url}/)")
+        log(f"health   {site}/health/ready   metrics (direct only): {api_url}/metrics")
         log("Ctrl-C stops everything.")
         status = supervisor.wait()
     except KeyboardInterrupt:

@@ -28,25 +28,37 @@ class Stack:
         self.api_port = free_port()
         self.pg_port = free_port()
         self.s3_port = free_port()
+        self.http_port = free_port()
+        self.caddy_admin_port = free_port()
         self.workers = workers
         self.process: subprocess.Popen[bytes] | None = None
         self.log = data_dir.parent / f"devstack-{self.api_port}.log"
 
     @property
     def url(self) -> str:
+        """The API directly (uvicorn)."""
         return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def site(self) -> str:
+        """Through the edge (Caddy), as a visitor sees it."""
+        return f"http://127.0.0.1:{self.http_port}"
 
     def start(self) -> None:
         env = {
             key: value
             for key, value in os.environ.items()
-            if not key.startswith(("DB_", "DATABASE_", "PROMETHEUS_", "STORAGE_", "S3_"))
+            if not key.startswith(
+                ("DB_", "DATABASE_", "PROMETHEUS_", "STORAGE_", "S3_", "SITE_", "ADMIN_")
+            )
         }
         env |= {
             "DEVSTACK_DATA_DIR": str(self.data_dir),
             "API_PORT": str(self.api_port),
             "DEVSTACK_PG_PORT": str(self.pg_port),
             "DEVSTACK_S3_PORT": str(self.s3_port),
+            "DEVSTACK_HTTP_PORT": str(self.http_port),
+            "DEVSTACK_CADDY_ADMIN_PORT": str(self.caddy_admin_port),
             "WEB_CONCURRENCY": str(self.workers),
         }
         with self.log.open("ab") as log:
@@ -67,7 +79,7 @@ class Stack:
 
     def _ready(self) -> bool:
         try:
-            return httpx.get(f"{self.url}/health/ready", timeout=2).status_code == 200
+            return httpx.get(f"{self.site}/health/ready", timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -112,6 +124,7 @@ def test_run_from_nothing_then_again_reusing_the_data(server_dir: Path) -> None:
     assert not port_open(stack.api_port), "API still listening after Ctrl-C"
     assert not port_open(stack.pg_port), "PostgreSQL still running after Ctrl-C"
     assert not port_open(stack.s3_port), "SeaweedFS still running after Ctrl-C"
+    assert not port_open(stack.http_port), "Caddy still running after Ctrl-C"
     assert (stack.data_dir / "postgres" / "PG_VERSION").exists()
 
     again = Stack(stack.data_dir)
@@ -182,14 +195,18 @@ def test_pdf_contact_is_stored_in_s3_downloadable_and_found(server_dir: Path) ->
     """What a person does after `make run`: send a PDF, get it back, find a word from it."""
     pdf = make_pdf(["The albatross migrates across the southern ocean."], title="Seabirds")
     with running(Stack(server_dir / "data")) as stack:
+        home = httpx.get(f"{stack.site}/")
+        assert home.status_code == 200
+        assert "text/html" in home.headers["content-type"]
+        assert home.headers["x-content-type-options"] == "nosniff"
         created = httpx.post(
-            f"{stack.url}/api/contact",
+            f"{stack.site}/api/contact",
             data={"name": "Ada", "email": "ada@example.com", "subject": "s", "message": "m"},
             files={"files": ("birds.pdf", pdf, "application/pdf")},
         )
         assert created.status_code == 201, created.text
         attachment = created.json()["attachments"][0]
-        download = httpx.get(f"{stack.url}{attachment['download_url']}")
+        download = httpx.get(f"{stack.site}{attachment['download_url']}")
         assert download.content == pdf
         ready = httpx.get(f"{stack.url}/health/ready").json()
         assert ready["checks"]["storage"] == {
@@ -202,7 +219,7 @@ def test_pdf_contact_is_stored_in_s3_downloadable_and_found(server_dir: Path) ->
         deadline = time.monotonic() + 30
         while not hits and time.monotonic() < deadline:
             time.sleep(0.3)
-            found = httpx.get(f"{stack.url}/api/documents/search", params={"q": "albatross"})
+            found = httpx.get(f"{stack.site}/api/documents/search", params={"q": "albatross"})
             hits = found.json()["hits"]
         assert [hit["document"]["id"] for hit in hits] == [attachment["id"]]
         stack.stop()
