@@ -9,8 +9,18 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from app.contacts import service
-from app.contacts.schemas import Contact, ContactCreate, ContactPage, Source, form_payload
+from app.contacts.schemas import (
+    FIELD_LIMITS,
+    MAX_TAGS,
+    Contact,
+    ContactCreate,
+    ContactPage,
+    Limits,
+    Source,
+    form_payload,
+)
 from app.contacts.service import ClientInfo
+from app.documents.sniff import ALLOWED_TYPES, KNOWN_EXTENSIONS
 from app.errors import BadRequestError, UnsupportedMediaTypeError
 from app.multipart import MultipartReader
 from app.resources import ResourcesDep
@@ -158,4 +168,18 @@ async def list_contacts(
     """Submissions, newest first, with keyset pagination and an optional tag filter."""
     return await service.list_contacts(
         resources.db, limit=limit, tag=tag.strip().lower() if tag else None, cursor=cursor
+    )
+
+
+@router.get("/limits", response_model=Limits)
+async def get_limits(resources: ResourcesDep) -> Limits:
+    """Field lengths, attachment count, size and types the API accepts (for client-side checks)."""
+    settings = resources.settings
+    return Limits(
+        fields=FIELD_LIMITS,
+        max_tags=MAX_TAGS,
+        max_attachments=settings.max_attachments,
+        max_upload_bytes=settings.max_upload_bytes,
+        allowed_types=sorted(ALLOWED_TYPES),
+        allowed_extensions=sorted(KNOWN_EXTENSIONS),
     )

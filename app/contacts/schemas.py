@@ -21,6 +21,9 @@ from app.text import check_json_text, check_text
 
 MAX_TAGS = 20
 MAX_METADATA_BYTES = 4096
+MAX_NAME = MAX_SUBJECT = 200
+MAX_EMAIL = 254
+MAX_MESSAGE = 10_000
 
 
 def _multi_line(value: str) -> str:
@@ -41,13 +44,17 @@ def _small_json(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
 # Whitespace is stripped before the length check, so "   " counts as empty.
 Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME),
     AfterValidator(check_text),
 ]
-Subject = Name
+Subject = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_SUBJECT),
+    AfterValidator(check_text),
+]
 Message = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE),
     AfterValidator(_multi_line),
 ]
 Tag = Annotated[
@@ -78,7 +85,7 @@ class ContactCreate(BaseModel):
     )
 
     name: Name
-    email: Annotated[EmailStr, Field(max_length=254)]
+    email: Annotated[EmailStr, Field(max_length=MAX_EMAIL)]
     subject: Subject
     message: Message
     tags: Annotated[list[Tag], AfterValidator(_unique), Field(max_length=MAX_TAGS)] = []
@@ -129,3 +136,27 @@ def form_payload(fields: Mapping[str, Sequence[str]]) -> dict[str, Any]:
         except json.JSONDecodeError:
             data["metadata"] = raw_metadata[-1]  # rejected by validation as "not an object"
     return data
+
+
+class FieldLimit(BaseModel):
+    required: bool
+    max_length: int
+
+
+FIELD_LIMITS = {
+    "name": FieldLimit(required=True, max_length=MAX_NAME),
+    "email": FieldLimit(required=True, max_length=MAX_EMAIL),
+    "subject": FieldLimit(required=True, max_length=MAX_SUBJECT),
+    "message": FieldLimit(required=True, max_length=MAX_MESSAGE),
+}
+
+
+class Limits(BaseModel):
+    """What the API accepts, so clients can check before they send."""
+
+    fields: dict[str, FieldLimit]
+    max_tags: int
+    max_attachments: int
+    max_upload_bytes: int
+    allowed_types: list[str]
+    allowed_extensions: list[str]

@@ -50,6 +50,8 @@ _MARKUP_START = re.compile(r"<[A-Za-z!?/]")
 MAX_FILENAME_BYTES = 255
 _FALLBACK_FILENAME = "file"
 # Longer "extensions" are part of the name, not a type marker worth keeping on truncation.
+# Extensions whose type is checked against the bytes (as ".pdf", for file pickers).
+KNOWN_EXTENSIONS = frozenset(f".{extension}" for extension in _TYPES_BY_EXTENSION)
 _MAX_EXTENSION_BYTES = 16
 _PATH_SEPARATORS = re.compile(r"[/\\]")
 _UNSAFE_FILENAME_CHARS = str.maketrans(dict.fromkeys('"<>:|?*', "_"))

@@ -120,3 +120,22 @@ async def test_unknown_route_and_method_use_the_error_shape(client: httpx.AsyncC
     wrong_method = await client.delete("/health")
     assert wrong_method.status_code == 405
     assert wrong_method.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_limits_mirror_what_validation_enforces(client: httpx.AsyncClient) -> None:
+    limits = (await client.get("/api/limits")).json()
+    assert limits["max_attachments"] == 5
+    assert limits["max_upload_bytes"] == 25 * 1024 * 1024
+    assert "application/pdf" in limits["allowed_types"]
+    assert ".pdf" in limits["allowed_extensions"]
+    for field, rule in limits["fields"].items():
+        too_long = {
+            "name": "n",
+            "email": "e@example.com",
+            "subject": "s",
+            "message": "m",
+        }
+        too_long[field] = ("x" * rule["max_length"]) + ("@example.com" if field == "email" else "x")
+        response = await client.post("/api/contact", json=too_long)
+        assert response.status_code == 422, field
+        assert response.json()["error"]["details"][0]["field"] == field
