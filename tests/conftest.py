@@ -8,7 +8,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +103,21 @@ def db(database_conninfo: str) -> Iterator[psycopg.Connection[Any]]:
         conn.execute("TRUNCATE contact_submissions, documents, jobs")
 
 
+def process_env(conninfo: str, **values: str) -> dict[str, str]:
+    """A clean environment for an app process (migrate, worker, uvicorn) on this database."""
+    params = conninfo_to_dict(conninfo)
+    return {
+        "PATH": os.environ["PATH"],
+        "DB_HOST": str(params["host"]),
+        "DB_PORT": str(params["port"]),
+        "DB_USER": str(params["user"]),
+        "DB_PASSWORD": str(params["password"]),
+        "DB_NAME": str(params["dbname"]),
+        "DB_SSLMODE": "disable",
+        **values,
+    }
+
+
 def make_settings(conninfo: str, **overrides: Any) -> Settings:
     params = conninfo_to_dict(conninfo)
     values: dict[str, Any] = {
@@ -182,25 +197,33 @@ S3_ACCESS_KEY = "test-access-key"
 S3_SECRET_KEY = "test-secret-key-0123456789"
 
 
-def start_seaweedfs() -> tuple[EmbeddedSeaweedFS, Path]:
-    """A real S3 server (SeaweedFS `weed mini`) in a fresh temporary folder."""
+@contextmanager
+def seaweedfs_server() -> Iterator[EmbeddedSeaweedFS]:
+    """A real S3 server (SeaweedFS `weed mini`) in a fresh temporary folder, removed after."""
     base = Path(tempfile.mkdtemp(prefix="pytest-s3-"))
     server = EmbeddedSeaweedFS(
         base / "data", s3_port=free_port(), access_key=S3_ACCESS_KEY, secret_key=S3_SECRET_KEY
     )
     server.start()
-    return server, base
-
-
-@pytest.fixture(scope="session")
-def seaweedfs() -> Iterator[EmbeddedSeaweedFS]:
-    """One S3 server per test worker; tests use buckets of their own."""
-    server, base = start_seaweedfs()
     try:
         yield server
     finally:
         server.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def seaweedfs() -> Iterator[EmbeddedSeaweedFS]:
+    """One S3 server per test worker; tests use buckets of their own."""
+    with seaweedfs_server() as server:
+        yield server
+
+
+@pytest.fixture
+def own_seaweedfs() -> Iterator[EmbeddedSeaweedFS]:
+    """A server this test may stop and start without disturbing others."""
+    with seaweedfs_server() as server:
+        yield server
 
 
 def s3_settings(server: EmbeddedSeaweedFS, bucket: str, **overrides: Any) -> dict[str, Any]:

@@ -178,9 +178,7 @@ def score(
     results = [TestResult(n, r, SCORE_TABLE[r], p) for n, r, p in outcomes]
     with_extra_credit = 100 + sum(r.score_modifier for r in results)
     uncurved = 100 + sum(r.score_modifier for r in results if r.score_modifier < 0)
-    total = max(
-        with_extra_credit if uncurved >= MINIMUM_SCORE_FOR_EXTRA_CREDIT else uncurved, 0
-    )
+    total = max(with_extra_credit if uncurved >= MINIMUM_SCORE_FOR_EXTRA_CREDIT else uncurved, 0)
     return Grade(total, GRADE_CHART[min(total - total % 5, 100)], results)
 
 
@@ -260,7 +258,9 @@ def _csp_test(headers: Headers, *, https: bool) -> tuple[str, bool, dict[str, se
                     script_src.discard(source)
         else:
             result = "csp-header-invalid"
-    active = [s for d, v in csp.items() if d not in {"img-src", "media-src", "script-src"} for s in v]
+    active = [
+        s for d, v in csp.items() if d not in {"img-src", "media-src", "script-src"} for s in v
+    ]
     active += script_src
     passive = [s for d in ("img-src", "media-src") for s in csp.get(d, csp.get("default-src", ()))]
 
@@ -268,16 +268,15 @@ def _csp_test(headers: Headers, *, https: bool) -> tuple[str, bool, dict[str, se
         return https and any(s.startswith(("http:", "ftp:")) for s in sources)
 
     checks = [
-        (bool(script_src & _BROAD_OR_INLINE or object_src & _BROAD),
-         "csp-implemented-with-unsafe-inline"),
-        (insecure(active), "csp-implemented-with-insecure-scheme"),
-        ("'unsafe-eval'" in script_src | style_src, "csp-implemented-with-unsafe-eval"),
-        (insecure(passive), "csp-implemented-with-insecure-scheme-in-passive-content-only"),
-        (bool(style_src & _BROAD_OR_INLINE), "csp-implemented-with-unsafe-inline-in-style-src-only"),
-        (csp.get("default-src") == {"'none'"}, "csp-implemented-with-no-unsafe-default-src-none"),
-        (True, "csp-implemented-with-no-unsafe"),
-    ]  # fmt: skip
-    result = result or next(name for failed, name in checks if failed)
+        (bool(script_src & _BROAD_OR_INLINE or object_src & _BROAD), "unsafe-inline"),
+        (insecure(active), "insecure-scheme"),
+        ("'unsafe-eval'" in script_src | style_src, "unsafe-eval"),
+        (insecure(passive), "insecure-scheme-in-passive-content-only"),
+        (bool(style_src & _BROAD_OR_INLINE), "unsafe-inline-in-style-src-only"),
+        (csp.get("default-src") == {"'none'"}, "no-unsafe-default-src-none"),
+        (True, "no-unsafe"),
+    ]
+    result = result or "csp-implemented-with-" + next(name for hit, name in checks if hit)
     passed = result in {
         "csp-implemented-with-no-unsafe",
         "csp-implemented-with-no-unsafe-default-src-none",
@@ -340,7 +339,7 @@ def _parse_cookie(raw: str) -> tuple[tuple[str, str, str], _Cookie] | None:
         return None
     if cookie.name.startswith("__Host-") and ("domain" in attrs or attrs.get("path") != "/"):
         return None
-    return (cookie.name, attrs.get("domain", "").lower(), attrs.get("path", "")), cookie
+    return (cookie.name, attrs.get("domain", "").lower().lstrip("."), attrs.get("path", "")), cookie
 
 
 def _invalid_same_site(raw: str) -> bool:
@@ -413,8 +412,18 @@ def _redirection_test(https: bool, redirects_http_to_https: bool | None) -> tupl
     return "redirection-missing", False
 
 
-_PRIVATE_REFERRERS = ("no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin")
-_UNSAFE_REFERRERS = ("origin", "origin-when-cross-origin", "unsafe-url", "no-referrer-when-downgrade")
+_PRIVATE_REFERRERS = (
+    "no-referrer",
+    "same-origin",
+    "strict-origin",
+    "strict-origin-when-cross-origin",
+)
+_UNSAFE_REFERRERS = (
+    "origin",
+    "origin-when-cross-origin",
+    "unsafe-url",
+    "no-referrer-when-downgrade",
+)
 
 
 def _referrer_policy_test(headers: Headers) -> tuple[str, bool]:

@@ -1,6 +1,5 @@
 """Migrations: from empty to head, idempotent, safe when replicas race, runnable as a command."""
 
-import os
 import subprocess
 import sys
 import threading
@@ -13,7 +12,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from app.migrate import head_revision, run_migrations
-from tests.conftest import REPO
+from tests.conftest import REPO, process_env
 
 
 @pytest.fixture
@@ -79,16 +78,8 @@ def test_concurrent_replicas_serialise_on_the_lock(empty_database: str) -> None:
 
 
 def test_migrate_command(empty_database: str) -> None:
-    params = conninfo_to_dict(empty_database)
-    env = {
-        "PATH": os.environ["PATH"],
-        "DB_HOST": str(params["host"]),
-        "DB_PORT": str(params["port"]),
-        "DB_USER": str(params["user"]),
-        "DB_PASSWORD": str(params["password"]),
-        "DB_NAME": str(params["dbname"]),
-        "DB_SSLMODE": "disable",
-    }
+    env = process_env(empty_database)
+    password = str(conninfo_to_dict(empty_database)["password"])
     result = subprocess.run(
         [sys.executable, "-m", "app.migrate"],
         cwd=REPO,
@@ -100,5 +91,5 @@ def test_migrate_command(empty_database: str) -> None:
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert f"database schema at revision {head_revision()}" in result.stdout
-    assert str(params["password"]) not in result.stdout + result.stderr
+    assert password not in result.stdout + result.stderr
     assert schema_state(empty_database)["versions"] == [head_revision()]

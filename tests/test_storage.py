@@ -3,9 +3,8 @@
 The S3 backend runs against a real SeaweedFS that checks request signatures.
 """
 
-import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from app.storage import (
     StorageUnavailableError,
 )
 from devstack.seaweedfs import EmbeddedSeaweedFS
-from tests.conftest import s3_settings, start_seaweedfs
+from tests.conftest import s3_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -126,16 +125,6 @@ async def test_s3_missing_bucket_fails_the_check_until_setup(seaweedfs: Embedded
     creating = make_s3(seaweedfs, bucket)
     await creating.setup()
     await creating.check()
-
-
-@pytest.fixture
-def own_seaweedfs() -> Iterator[EmbeddedSeaweedFS]:
-    server, base = start_seaweedfs()
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 async def test_s3_server_down_is_storage_unavailable(own_seaweedfs: EmbeddedSeaweedFS) -> None:

@@ -1,6 +1,5 @@
 """`python -m app.worker`: the separate worker compose runs, as a real process."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,10 +10,9 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict
 
 from devstack.postgres import free_port
-from tests.conftest import REPO, make_settings, metric_value, running_app
+from tests.conftest import REPO, make_settings, metric_value, process_env, running_app
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -32,21 +30,14 @@ async def test_worker_process_runs_queued_work_serves_metrics_and_stops_cleanly(
         )
         assert response.status_code == 201
 
-    params = conninfo_to_dict(database_conninfo)
     metrics_port = free_port()
-    env = {
-        "PATH": os.environ["PATH"],
-        "DB_HOST": str(params["host"]),
-        "DB_PORT": str(params["port"]),
-        "DB_USER": str(params["user"]),
-        "DB_PASSWORD": str(params["password"]),
-        "DB_NAME": str(params["dbname"]),
-        "DB_SSLMODE": "disable",
-        "STORAGE_BACKEND": "filesystem",
-        "STORAGE_DIR": str(objects),
-        "JOB_POLL_SECONDS": "0.1",
-        "WORKER_METRICS_PORT": str(metrics_port),
-    }
+    env = process_env(
+        database_conninfo,
+        STORAGE_BACKEND="filesystem",
+        STORAGE_DIR=str(objects),
+        JOB_POLL_SECONDS="0.1",
+        WORKER_METRICS_PORT=str(metrics_port),
+    )
     worker = subprocess.Popen(
         [sys.executable, "-m", "app.worker"],
         cwd=REPO,

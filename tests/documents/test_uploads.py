@@ -1,7 +1,6 @@
 """Multipart contacts with attachments, end to end through the API, on each storage backend."""
 
 import hashlib
-import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -16,6 +15,7 @@ from minio import Minio
 
 from app.jobs.service import Worker
 from app.worker import TASKS
+from devstack.seaweedfs import EmbeddedSeaweedFS
 from tests.conftest import (
     S3_ACCESS_KEY,
     S3_SECRET_KEY,
@@ -23,7 +23,6 @@ from tests.conftest import (
     metric_value,
     running_app,
     s3_settings,
-    start_seaweedfs,
 )
 from tests.pdfs import MALFORMED_PDF, make_pdf, make_png
 
@@ -316,26 +315,22 @@ async def test_malformed_pdf_fails_after_retries_and_contact_is_kept(
 
 
 async def test_object_store_down_is_503_with_no_rows_and_no_orphan(
-    database_conninfo: str, db: psycopg.Connection[Any]
+    database_conninfo: str, db: psycopg.Connection[Any], own_seaweedfs: EmbeddedSeaweedFS
 ) -> None:
-    server, base = start_seaweedfs()
-    try:
-        bucket = "outage"
-        settings = make_settings(database_conninfo, **s3_settings(server, bucket))
-        async with running_app(settings) as (_, client):
-            server.stop()
-            response = await post(client, [("a.txt", b"words", "text/plain")])
-            assert response.status_code == 503
-            assert response.headers["retry-after"] == "5"
-            assert response.json()["error"]["code"] == "storage_unavailable"
-            assert row_counts(db) == (0, 0)
-            ready = (await client.get("/health/ready")).json()
-            assert (ready["status"], ready["checks"]["storage"]["ok"]) == ("degraded", False)
-            server.start()
-            contact_only = await client.post("/api/contact", json=FIELDS)
-            assert contact_only.status_code == 201
-        minio = Minio(server.endpoint, S3_ACCESS_KEY, S3_SECRET_KEY, secure=False)
-        assert list(minio.list_objects(bucket, recursive=True)) == []
-    finally:
+    server = own_seaweedfs
+    bucket = "outage"
+    settings = make_settings(database_conninfo, **s3_settings(server, bucket))
+    async with running_app(settings) as (_, client):
         server.stop()
-        shutil.rmtree(base, ignore_errors=True)
+        response = await post(client, [("a.txt", b"words", "text/plain")])
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        assert response.json()["error"]["code"] == "storage_unavailable"
+        assert row_counts(db) == (0, 0)
+        ready = (await client.get("/health/ready")).json()
+        assert (ready["status"], ready["checks"]["storage"]["ok"]) == ("degraded", False)
+        server.start()
+        contact_only = await client.post("/api/contact", json=FIELDS)
+        assert contact_only.status_code == 201
+    minio = Minio(server.endpoint, S3_ACCESS_KEY, S3_SECRET_KEY, secure=False)
+    assert list(minio.list_objects(bucket, recursive=True)) == []

@@ -14,12 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
-from psycopg.conninfo import conninfo_to_dict
 
 from devstack.caddy import CADDYFILE, caddy_binary, hash_password
 from devstack.postgres import free_port
 from devstack.supervisor import http_ok
-from tests.conftest import REPO
+from tests.conftest import REPO, process_env
 
 ADMIN_PASSWORD = "edge-test-password"
 MAX_UPLOAD_BYTES = 512 * 1024
@@ -85,23 +84,16 @@ def admin_ui() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def api_process(database_conninfo: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    params = conninfo_to_dict(database_conninfo)
     port = free_port()
-    env = {
-        "PATH": os.environ["PATH"],
-        "DB_HOST": str(params["host"]),
-        "DB_PORT": str(params["port"]),
-        "DB_USER": str(params["user"]),
-        "DB_PASSWORD": str(params["password"]),
-        "DB_NAME": str(params["dbname"]),
-        "DB_SSLMODE": "disable",
-        "STORAGE_BACKEND": "filesystem",
-        "STORAGE_DIR": str(tmp_path_factory.mktemp("edge-objects")),
-        "MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
-        "MAX_ATTACHMENTS": str(MAX_ATTACHMENTS + 1),
-        "MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES),
-        "LOG_LEVEL": "WARNING",
-    }
+    env = process_env(
+        database_conninfo,
+        STORAGE_BACKEND="filesystem",
+        STORAGE_DIR=str(tmp_path_factory.mktemp("edge-objects")),
+        MAX_UPLOAD_BYTES=str(MAX_UPLOAD_BYTES),
+        MAX_ATTACHMENTS=str(MAX_ATTACHMENTS + 1),
+        MAX_REQUEST_BYTES=str(MAX_REQUEST_BYTES),
+        LOG_LEVEL="WARNING",
+    )
     process = subprocess.Popen(
         [
             sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
