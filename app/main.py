@@ -15,6 +15,7 @@ from app.config import Settings, load_settings
 from app.contacts.router import REQUEST_MODELS as CONTACT_REQUEST_MODELS
 from app.contacts.router import router as contacts_router
 from app.db import Pool
+from app.docs import install_docs
 from app.documents.router import router as documents_router
 from app.errors import install_error_handlers
 from app.health.router import router as health_router
@@ -107,7 +108,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=_lifespan(settings),
+        # Both default UIs load scripts from a CDN; /docs is served from a bundled copy instead.
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
     install_error_handlers(app)
     app.add_middleware(
         BodySizeLimitMiddleware,
@@ -132,7 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "service": settings.service_name,
             "version": __version__,
             "links": {
-                "docs": request.app.docs_url,
+                "docs": "/docs",
                 "openapi": request.app.openapi_url,
                 "health": "/health",
                 "readiness": "/health/ready",

@@ -139,6 +139,7 @@ def test_report_only_csp_is_not_an_enforced_policy() -> None:
         ("upgrade-insecure-requests", ("unsafe-inline", -20)),  # upstream: no script-src at all
         ("default-src 'none'; script-src 'none'; object-src *", ("unsafe-inline", -20)),
         ("default-src 'none'; script-src 'unsafe-eval'", ("unsafe-eval", -10)),  # upstream
+        ("default-src", ("no-unsafe-default-src-none", 10)),  # upstream: no sources = 'none'
         ("default-src 'none'; script-src http://mozilla.org", ("insecure-scheme", -20)),
         (
             "default-src 'none'; img-src http://mozilla.org",  # upstream
@@ -151,6 +152,14 @@ def test_report_only_csp_is_not_an_enforced_policy() -> None:
         (
             "default-src 'none'; script-src 'strict-dynamic' 'nonce-abc123'",  # upstream
             ("no-unsafe-default-src-none", 10),
+        ),
+        (
+            "object-src 'none'; script-src 'unsafe-inline' 'nonce-abc123'; style-src 'none'",
+            ("no-unsafe", 5),  # upstream: a nonce or hash neutralises 'unsafe-inline'
+        ),
+        (
+            "default-src 'self'; style-src 'unsafe-inline' 'sha256-abc'",  # upstream, for styles
+            ("no-unsafe", 5),
         ),
         (
             "object-src 'none'; script-src 'strict-dynamic' 'nonce-abc' 'unsafe-inline'; "
@@ -312,6 +321,7 @@ def test_redirection_over_https(redirects: bool | None, expected: tuple[str, int
             ("cookies-secure-with-httponly-sessions-and-samesite", 5),
         ),
         ("heroku-session-affinity=bar; Path=/", True, ("cookies-not-found", 0)),
+        ("__Secure-id=1; Path=/", True, ("cookies-not-found", 0)),  # tough-cookie drops it
     ],
 )
 def test_cookies(cookie: str, hsts: bool, expected: tuple[str, int]) -> None:
