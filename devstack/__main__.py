@@ -127,6 +127,7 @@ def main() -> int:
                     site_port=site_port,
                     admin=caddy_admin,
                     api_port=api_port,
+                    metrics_port=int(_env("DEVSTACK_CADDY_METRICS_PORT", "2020")),
                 ),
                 cwd=REPO,
             )

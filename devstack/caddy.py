@@ -30,7 +30,13 @@ def hash_password(password: str) -> str:
 
 
 def caddy_env(
-    settings: Settings, *, data_dir: Path, site_port: int, admin: str, api_port: int
+    settings: Settings,
+    *,
+    data_dir: Path,
+    site_port: int,
+    admin: str,
+    api_port: int,
+    metrics_port: int,
 ) -> dict[str, str]:
     admin_hash = os.environ.get("ADMIN_PASSWORD_HASH") or hash_password(
         os.environ.get("ADMIN_PASSWORD") or "change-me"
@@ -40,6 +46,7 @@ def caddy_env(
         "SITE_ADDRESS": os.environ.get("SITE_ADDRESS") or f"http://127.0.0.1:{site_port}",
         "CADDY_BIND": "127.0.0.1",
         "CADDY_ADMIN": admin,
+        "CADDY_METRICS_PORT": str(metrics_port),
         "API_UPSTREAMS": f"127.0.0.1:{api_port}",
         "WEBSITE_ROOT": str(WEBSITE),
         "MAX_BODY_SIZE": str(body_limit),

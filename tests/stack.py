@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,14 +18,18 @@ from tests.conftest import REPO
 
 
 class Stack:
-    def __init__(self, data_dir: Path, *, workers: int = 1) -> None:
+    def __init__(
+        self, data_dir: Path, *, workers: int = 1, env: Mapping[str, str] | None = None
+    ) -> None:
         self.data_dir = data_dir
         self.api_port = free_port()
         self.pg_port = free_port()
         self.s3_port = free_port()
         self.http_port = free_port()
         self.caddy_admin_port = free_port()
+        self.caddy_metrics_port = free_port()
         self.workers = workers
+        self.env = dict(env or {})  # on top of os.environ, e.g. MAX_UPLOAD_BYTES
         self.process: subprocess.Popen[bytes] | None = None
         self.log = data_dir.parent / f"devstack-{self.api_port}.log"
 
@@ -54,8 +58,10 @@ class Stack:
             "DEVSTACK_S3_PORT": str(self.s3_port),
             "DEVSTACK_HTTP_PORT": str(self.http_port),
             "DEVSTACK_CADDY_ADMIN_PORT": str(self.caddy_admin_port),
+            "DEVSTACK_CADDY_METRICS_PORT": str(self.caddy_metrics_port),
             "WEB_CONCURRENCY": str(self.workers),
         }
+        env |= self.env
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "devstack"],

@@ -140,6 +140,7 @@ def edge(
         SITE_ADDRESS=f"http://127.0.0.1:{port}",
         CADDY_BIND="127.0.0.1",
         CADDY_ADMIN=f"127.0.0.1:{free_port()}",
+        CADDY_METRICS_PORT=str(free_port()),
         API_UPSTREAMS=api_process.removeprefix("http://"),
         WEBSITE_ROOT=str(REPO / "website"),
         MAX_BODY_SIZE=str(EDGE_BODY_LIMIT),

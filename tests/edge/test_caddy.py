@@ -222,7 +222,9 @@ def test_website_files_are_served_from_the_repo(site: httpx.Client) -> None:
     assert site.get("/index.html", headers={"accept-encoding": "identity"}).content == index
 
 
-def test_caddy_metrics_on_the_admin_endpoint(edge: Edge, site: httpx.Client) -> None:
+def test_caddy_metrics_on_their_own_port(edge: Edge, site: httpx.Client) -> None:
     site.get("/")
-    metrics = httpx.get(f"http://{edge.env['CADDY_ADMIN']}/metrics").text
-    assert "caddy_http_requests_total" in metrics
+    metrics = httpx.get(f"http://127.0.0.1:{edge.env['CADDY_METRICS_PORT']}/metrics")
+    assert metrics.status_code == 200
+    assert "caddy_http_requests_total" in metrics.text
+    assert site.get("/metrics").status_code == 404  # and never on the public site

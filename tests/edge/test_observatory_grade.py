@@ -37,6 +37,7 @@ def https_edge(
         CADDY_HTTP_PORT=str(http_port),
         CADDY_BIND="127.0.0.1",
         CADDY_ADMIN=f"127.0.0.1:{free_port()}",
+        CADDY_METRICS_PORT=str(free_port()),
         API_UPSTREAMS=api_process.removeprefix("http://"),
         WEBSITE_ROOT=str(REPO / "website"),
         ADMIN_PASSWORD_HASH=admin_hash,
