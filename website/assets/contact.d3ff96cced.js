@@ -181,7 +181,14 @@
       return `${file.name} was not added: the file is empty.`;
     }
     if (file.size > limits.max_upload_bytes) {
-      return `${file.name} was not added: it is ${formatBytes(file.size)}, and each file may be at most ${formatBytes(limits.max_upload_bytes)}.`;
+      let size = formatBytes(file.size);
+      let limit = formatBytes(limits.max_upload_bytes);
+      if (size === limit) {
+        // "1 MB, at most 1 MB" would read as a contradiction: give the bytes.
+        size = `${file.size.toLocaleString()} bytes`;
+        limit = `${limits.max_upload_bytes.toLocaleString()} bytes`;
+      }
+      return `${file.name} was not added: it is ${size}, and each file may be at most ${limit}.`;
     }
     return "";
   }

@@ -85,7 +85,10 @@
     if (!fragment.includes("&")) {
       return fragment;
     }
-    return new DOMParser().parseFromString(fragment, "text/html").documentElement.textContent;
+    // The parser drops leading whitespace before the body starts: keep it aside.
+    const [, before, core, after] = /^(\s*)([\s\S]*?)(\s*)$/.exec(fragment);
+    const text = new DOMParser().parseFromString(core, "text/html").documentElement.textContent;
+    return `${before}${text}${after}`;
   }
 
   /** "a &amp; <mark>b</mark>" as nodes: text, then <mark>b</mark>; nothing else is markup. */
@@ -158,9 +161,14 @@
         : null,
       keywords.length
         ? el(
-            "ul",
-            { class: "keywords", "aria-label": "Keywords" },
-            keywords.map((word) => el("li", {}, word)),
+            "div",
+            { class: "keywords-row" },
+            el("span", { class: "keywords-label", id: `keywords-${doc.id}` }, "Keywords"),
+            el(
+              "ul",
+              { class: "keywords", "aria-labelledby": `keywords-${doc.id}` },
+              keywords.map((word) => el("li", {}, word)),
+            ),
           )
         : null,
     );
