@@ -4,9 +4,7 @@
 #   docker build --build-arg TARGET=dev .    # plus test and lint tools (compose.dev.yaml)
 # Python's minor version is the one CI tests (3.11).
 
-ARG PYTHON_IMAGE=python:3.11.15-slim-trixie
-
-FROM ${PYTHON_IMAGE} AS base
+FROM python:3.11.15-slim-trixie AS base
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -35,7 +33,7 @@ WORKDIR /app
 COPY alembic.ini ./
 COPY app ./app
 COPY docker/entrypoint.sh /usr/local/bin/entrypoint
-USER app
+USER 10001:10001
 EXPOSE 8000
 # The image has no curl or wget (python:*-slim purges them); Python's urllib is there, and
 # urlopen raises on a non-2xx answer, so the probe exits non-zero.

@@ -115,7 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if plan.problems:
         return 2
     for old, new in plan.renames:
-        print(f"{'outdated' if args.check else 'renamed'}: {old.relative_to(website)} -> {new.name}")
+        print(
+            f"{'outdated' if args.check else 'renamed'}: {old.relative_to(website)} -> {new.name}"
+        )
     for page in plan.rewrites:
         print(f"{'outdated' if args.check else 'rewrote'}: {page.relative_to(website)}")
     if args.check:

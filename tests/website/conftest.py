@@ -12,7 +12,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    sync_playwright,
+)
 
 from tests.stack import Stack, running
 
@@ -26,8 +33,8 @@ LAUNCH_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 # Playwright waits this long (ms) for an element or a navigation before failing a test.
 TIMEOUT_MS = 10_000
 # CSP violations are console errors already; this makes each one name its directive.
@@ -79,7 +86,7 @@ def api(stack: Stack) -> Iterator[httpx.Client]:
         yield client
 
 
-def new_context(browser: Browser, stack: Stack, viewport: dict[str, int]) -> BrowserContext:
+def new_context(browser: Browser, stack: Stack, viewport: ViewportSize) -> BrowserContext:
     context = browser.new_context(base_url=stack.site, viewport=viewport, accept_downloads=True)
     context.set_default_timeout(TIMEOUT_MS)
     context.add_init_script(REPORT_CSP_VIOLATIONS)

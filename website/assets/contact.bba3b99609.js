@@ -211,11 +211,10 @@
   }
 
   function showFormError(text, extra = []) {
-    formError.replaceChildren(
-      el("h2", {}, "Your message was not sent"),
-      el("p", {}, text),
-      extra.length ? el("ul", {}, extra.map((message) => el("li", {}, message))) : null,
-    );
+    formError.replaceChildren(el("h2", {}, "Your message was not sent"), el("p", {}, text));
+    if (extra.length) {
+      formError.append(el("ul", {}, extra.map((message) => el("li", {}, message))));
+    }
     formError.hidden = false;
   }
 
