@@ -62,10 +62,14 @@ bench: $(STAMP)
 clean-data:
 	rm -rf .data
 
-up:
+# Compose reads its secrets from .env: the first `make up` starts from the example's dev values.
+.env:
+	cp .env.example .env
+
+up: .env
 	$(COMPOSE_DEV) up --build
 
-up-prod:
+up-prod: .env
 	$(COMPOSE_PROD) up --build --detach
 
 down:
