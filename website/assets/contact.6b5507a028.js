@@ -263,7 +263,8 @@
     if (name === "message") {
       updateCounter();
     }
-    if (touched.has(name)) {
+    // Attachments are checked as they are chosen (addFiles), not here.
+    if (touched.has(name) && name !== "files") {
       const problem = fieldProblem(name);
       if (problem) {
         showFieldError(name, problem);
@@ -605,7 +606,9 @@
       }
       for (const [field, messages] of perField) {
         showFieldError(field, messages);
-        touched.add(field);
+        if (field !== "files") {
+          touched.add(field);
+        }
       }
       showFormError(
         perField.size
