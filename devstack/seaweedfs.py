@@ -94,12 +94,18 @@ class EmbeddedSeaweedFS:
         self.secret_key = secret_key
         self.bin = weed_binary()
         self.log_file = self.data_dir / "weed.log"
-        taken = {s3_port}
+        self.ports: dict[str, int] = {}
+        self.choose_ports()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def choose_ports(self) -> None:
+        """Pick the internal ports. start() picks again: a port free when this object was made
+        may have been taken since (by a server started in between, or another test)."""
+        taken = {self.s3_port}
         admin, admin_grpc = free_port_pair(GRPC_PORT_OFFSET, taken=taken)
         ports = free_ports(len(INTERNAL_PORTS), taken=taken)
         self.ports = dict(zip(INTERNAL_PORTS, ports, strict=True))
         self.ports |= {"admin.port": admin, "admin.port.grpc": admin_grpc}
-        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint(self) -> str:
@@ -160,6 +166,7 @@ class EmbeddedSeaweedFS:
         if not port_is_free(self.s3_port):
             # Else a stranger's /healthz on that port could pass for ours before weed gives up.
             raise RuntimeError(f"port {self.s3_port} on 127.0.0.1 is already in use")
+        self.choose_ports()
         self.prepare()
         with self.log_file.open("ab") as log:
             self._process = subprocess.Popen(

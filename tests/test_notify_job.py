@@ -1,5 +1,6 @@
 """The admin e-mail as durable work: an SES outage delays it, nothing loses it, it goes once."""
 
+import socket
 from typing import Any
 
 import httpx
@@ -28,7 +29,12 @@ async def test_notification_survives_an_ses_outage_and_is_sent_once(
     httpx.post(f"{url}/moto-api/reset").raise_for_status()
     ses_client(url).verify_email_identity(EmailAddress=SENDER)
     host, port = server.get_host_and_port()
-    server.stop()  # SES is down when the contact arrives
+    server.stop()  # SES is down when the contact arrives ...
+    # ... and its port stays ours meanwhile: bound, not listening, so connections are refused
+    # and no server another test starts can take it.
+    outage = socket.socket()
+    outage.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    outage.bind((host, port))
     settings = make_settings(
         database_conninfo,
         notify_backend="ses",
@@ -52,6 +58,7 @@ async def test_notification_survives_an_ses_outage_and_is_sent_once(
         assert job[0:2] == ("pending", 1)
         assert job[2].startswith("NotificationError: SES unreachable")
 
+        outage.close()
         server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         server.start()
         try:

@@ -244,10 +244,14 @@ def test_objects_survive_a_restart(tmp_path: Path, http: urllib3.PoolManager) ->
         server.stop()
 
 
-def test_start_fails_with_weeds_log_when_a_port_is_taken(tmp_path: Path) -> None:
+def test_start_fails_with_weeds_log_when_a_port_is_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server = EmbeddedSeaweedFS(
         tmp_path / "seaweedfs", s3_port=free_port(), access_key=ACCESS_KEY, secret_key=SECRET_KEY
     )
+    # start() picks fresh ports; keep these, to stand for a port taken after they were picked.
+    monkeypatch.setattr(server, "choose_ports", lambda: None)
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", server.ports["master.port"]))
         squatter.listen()

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import FilePayload, Page, Request, Route, expect
 
 from tests.pdfs import make_pdf
-from tests.website.conftest import documents_found, wait_for
+from tests.website.conftest import documents_found, wait_for, watch_problems
 
 pytestmark = pytest.mark.slow
 
@@ -191,6 +191,40 @@ def test_files_over_the_limits_are_refused_before_upload(page: Page) -> None:
     page.click("#submit")
     expect(page.locator("#tags-error")).to_have_text("Use at most 20 tags (you entered 21).")
     assert posts == []  # nothing was sent
+
+
+def test_attachment_the_api_refuses_is_marked_in_the_list(page: Page, api: httpx.Client) -> None:
+    # A name that promises a PNG around PDF bytes: only the server's sniffing can tell.
+    pdf = make_pdf(["not a picture"])
+    open_contact(page)
+    problems = watch_problems(page)
+    subject = f"Mismatch {uuid.uuid4()}"
+    fill_form(page, subject=subject)
+    page.set_input_files(
+        "#files",
+        files=[payload("photo.png", "image/png", pdf), payload("ok.txt", "text/plain", b"ok")],
+    )
+    page.click("#submit")
+
+    expect(page.locator("#files-error")).to_contain_text(
+        "photo.png: the name says one type, the content is application/pdf"
+    )
+    expect(page.locator("#files")).to_be_focused()
+    rejected = page.locator("#file-list li.file-item-rejected")
+    expect(rejected).to_have_count(1)
+    expect(rejected).to_contain_text("photo.png")
+    expect(page.locator("#subject")).to_have_value(subject)
+
+    page.get_by_role("button", name="Remove photo.png").click()
+    page.set_input_files("#files", files=[payload("more.txt", "text/plain", b"more")])
+    expect(page.locator("#file-list li")).to_have_count(2)
+    page.click("#submit")
+    expect(page.locator("#success")).to_be_visible()
+    contact_id = page.locator("#success-id").inner_text()
+    stored = api.get(f"/api/contacts/{contact_id}").json()
+    assert sorted(a["filename"] for a in stored["attachments"]) == ["more.txt", "ok.txt"]
+    # The page's own code never failed (the 415 itself is a console error by design).
+    assert [problem for problem in problems if problem.startswith("page error")] == []
 
 
 DROP_FILES = """files => {
