@@ -18,7 +18,7 @@ help:
 	@echo "make run         the stack without Docker: PostgreSQL + migrations + API on 127.0.0.1:8000"
 	@echo "make test        lint, type checks and the whole test suite (what CI runs)"
 	@echo "make lint        ruff check, ruff format --check, mypy --strict"
-	@echo "make fmt         apply ruff fixes and formatting"
+	@echo "make fmt         apply ruff fixes and formatting, and re-fingerprint website assets"
 	@echo "make bench       throughput and latency figures (bench/)"
 	@echo "make clean-data  delete .data/ (the no-Docker database, objects and metrics)"
 	@echo "make up          the whole stack in Docker (compose.yaml + compose.dev.yaml)"
@@ -46,7 +46,8 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app devstack tests bench
+	$(BIN)/mypy app devstack tests bench scripts
+	$(BIN)/python scripts/fingerprint.py --check
 
 test: lint tools
 	$(BIN)/python -m pytest -n auto
@@ -54,6 +55,7 @@ test: lint tools
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+	$(BIN)/python scripts/fingerprint.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.contacts
