@@ -27,17 +27,24 @@ CONFIG = REPO / "config"
 PROMETHEUS_YML = CONFIG / "prometheus" / "prometheus.yml"
 RULES_DIR = CONFIG / "prometheus" / "rules"
 ALERTMANAGER_YML = CONFIG / "alertmanager" / "alertmanager.yml"
+TEMPLATES = CONFIG / "alertmanager" / "templates"
 BLACKBOX_YML = CONFIG / "blackbox" / "blackbox.yml"
 
-# Alerts wait this long instead of their `for:` (2m and more) in the live copies of the rules,
-# so a stopped API is reported within seconds; long enough that the first evaluations, before
-# every target has been scraped once, fire nothing.
-LIVE_FOR = "5s"
+# Alerts wait this long instead of their `for:` (1m and more) in the live copies of the rules,
+# so a stopped API is reported within seconds; long enough that nothing fires from the first
+# evaluations (before every target has been scraped once) or from a few scrapes that miss the
+# 1 s timeout while the machine is busy.
+LIVE_FOR = "10s"
 
 
 def loopback_client(timeout: float = 10) -> httpx.Client:
     # Never through an http_proxy from the environment: every server here is on 127.0.0.1.
     return httpx.Client(timeout=timeout, trust_env=False)
+
+
+def run_tool(*argv: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """A checker (promtool, amtool, ...) to completion, its output as text."""
+    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60)
 
 
 def _ok(url: str) -> bool:
@@ -298,4 +305,3 @@ def webhook_sink() -> Iterator[WebhookSink]:
 def write_yaml(path: Path, data: dict[str, Any]) -> Path:
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
-

@@ -12,8 +12,12 @@ import yaml
 
 from devstack.postgres import free_port
 from tests.observability import monitoring
-from tests.observability.monitoring import ALERTMANAGER_YML, loopback_client
-from tests.observability.test_configs import TEMPLATES, run
+from tests.observability.monitoring import (
+    ALERTMANAGER_YML,
+    TEMPLATES,
+    loopback_client,
+    run_tool,
+)
 
 TARGET_DOWN_API = {
     "alertname": "TargetDown",
@@ -34,7 +38,7 @@ TARGET_DOWN_API = {
 )
 def test_alerts_are_routed_by_severity(labels: dict[str, str], receiver: str) -> None:
     pairs = [f"{name}={value}" for name, value in labels.items()]
-    result = run(
+    result = run_tool(
         "amtool", "config", "routes", "test", f"--config.file={ALERTMANAGER_YML}", *pairs
     )
     assert result.returncode == 0, result.stderr
@@ -65,7 +69,7 @@ def test_message_template_renders_an_alert(tmp_path: Path) -> None:
         "externalURL": "http://localhost:8080/alertmanager",
     }
     (tmp_path / "data.json").write_text(json.dumps(data))
-    result = run(
+    result = run_tool(
         "amtool", "template", "render",
         f"--template.glob={TEMPLATES}/*.tmpl",
         f"--template.data={tmp_path / 'data.json'}",
@@ -77,8 +81,7 @@ def test_message_template_renders_an_alert(tmp_path: Path) -> None:
         "[FIRING:1] TargetDown api (critical)",
         "FIRING: api target 10.0.0.5:8000 is down",
         "Prometheus could not scrape it.",
-        "Labels: alertname=TargetDown instance=10.0.0.5:8000 job=api service=api"
-        " severity=critical",
+        "Labels: alertname=TargetDown instance=10.0.0.5:8000 job=api service=api severity=critical",
         "Since: 2026-11-25 01:00:00 UTC",
         "Runbook: https://github.com/example/contact-stack/blob/main/docs/runbook.md#targetdown",
         "Graph: http://localhost:8080/prometheus/graph?g0.expr=up",
@@ -88,7 +91,7 @@ def test_message_template_renders_an_alert(tmp_path: Path) -> None:
 
 
 def test_rendering_an_unknown_template_fails() -> None:
-    result = run(
+    result = run_tool(
         "amtool", "template", "render",
         f"--template.glob={TEMPLATES}/*.tmpl", '--template.text={{ template "nope" . }}',
     )  # fmt: skip
@@ -114,8 +117,9 @@ def alertmanager(tmp_path: Path) -> Iterator[str]:
 def _status(api: str, labels: dict[str, str]) -> dict[str, Any]:
     with loopback_client() as client:
         alerts = client.get(f"{api}/alerts").json()
-    (found,) = [a for a in alerts if a["labels"] == labels]
-    return found
+    found: list[dict[str, Any]] = [a for a in alerts if a["labels"] == labels]
+    assert len(found) == 1, (labels, alerts)
+    return found[0]
 
 
 LOKI_DOWN = {"alertname": "TargetDown", "job": "loki", "service": "loki", "severity": "warning"}
@@ -156,8 +160,18 @@ SOURCE_AND_TARGET = [
     (S3_DOWN, {"alertname": "DependencyDegraded", "service": "api", "dependency": "search"}, False),
     # A critical alert mutes the same alert's warning for the same service.
     (
-        {"alertname": "ProbeFailing", "service": "api", "probe": "db_check", "severity": "critical"},
-        {"alertname": "ProbeFailing", "service": "api", "probe": "api_health", "severity": "warning"},
+        {
+            "alertname": "ProbeFailing",
+            "service": "api",
+            "probe": "db_check",
+            "severity": "critical",
+        },
+        {
+            "alertname": "ProbeFailing",
+            "service": "api",
+            "probe": "api_health",
+            "severity": "warning",
+        },
         True,
     ),
 ]

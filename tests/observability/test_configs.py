@@ -7,7 +7,6 @@ blackbox_exporter 0.23); compose runs newer images, and the files use nothing ne
 
 import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +14,18 @@ import httpx
 import pytest
 import yaml
 
+from tests.conftest import REPO
 from tests.observability.monitoring import (
     ALERTMANAGER_YML,
     BLACKBOX_YML,
     PROMETHEUS_YML,
     RULES_DIR,
+    run_tool,
     write_yaml,
 )
 
 PROMETHEUS_TESTS = PROMETHEUS_YML.parent / "tests"
-TEMPLATES = ALERTMANAGER_YML.parent / "templates"
-
-
-def run(*argv: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=60)
+RUNBOOK = REPO / "docs" / "runbook.md"
 
 
 # ------------------------------------------------------------------ prometheus.yml
@@ -51,7 +48,7 @@ def checkable_prometheus_config(tmp_path: Path, *, rules_dir: Path = RULES_DIR) 
 
 
 def test_prometheus_config_and_its_rule_files_pass_promtool(tmp_path: Path) -> None:
-    result = run("promtool", "check", "config", str(checkable_prometheus_config(tmp_path)))
+    result = run_tool("promtool", "check", "config", str(checkable_prometheus_config(tmp_path)))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS: 2 rule files found" in result.stdout
     assert result.stdout.count(" rules found") == 2, result.stdout  # each file checked
@@ -61,7 +58,7 @@ def test_promtool_check_config_fails_on_a_broken_copy(tmp_path: Path) -> None:
     config = yaml.safe_load(checkable_prometheus_config(tmp_path).read_text())
     config["scrape_configs"].append(dict(config["scrape_configs"][0]))  # a duplicate job name
     broken = write_yaml(tmp_path / "broken.yml", config)
-    result = run("promtool", "check", "config", str(broken))
+    result = run_tool("promtool", "check", "config", str(broken))
     assert result.returncode != 0
     assert 'found multiple scrape configs with job name "api"' in result.stdout + result.stderr
 
@@ -89,7 +86,7 @@ def test_every_compose_service_is_scraped_or_probed() -> None:
 
 
 def test_rule_files_pass_promtool() -> None:
-    result = run("promtool", "check", "rules", *map(str, sorted(RULES_DIR.glob("*.yml"))))
+    result = run_tool("promtool", "check", "rules", *map(str, sorted(RULES_DIR.glob("*.yml"))))
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("SUCCESS") == 2
 
@@ -101,13 +98,15 @@ def test_promtool_check_rules_fails_on_a_broken_copy(name: str, tmp_path: Path) 
     # The first expression loses its closing parenthesis.
     broken.write_text(re.sub(r"(expr: [^\n|>]*)\)", r"\1", text, count=1))
     assert broken.read_text() != text
-    result = run("promtool", "check", "rules", str(broken))
+    result = run_tool("promtool", "check", "rules", str(broken))
     assert result.returncode != 0
     assert "parse error" in result.stdout + result.stderr
 
 
 def test_rule_unit_tests_pass() -> None:
-    result = run("promtool", "test", "rules", *map(str, sorted(PROMETHEUS_TESTS.glob("*.yml"))))
+    result = run_tool(
+        "promtool", "test", "rules", *map(str, sorted(PROMETHEUS_TESTS.glob("*.yml")))
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("SUCCESS") == 2
 
@@ -131,7 +130,7 @@ def test_rule_unit_tests_fail_when_a_rule_changes(
     text = (rules / name).read_text()
     assert old in text
     (rules / name).write_text(text.replace(old, new, 1))
-    result = run("promtool", "test", "rules", *map(str, sorted(tests.glob("*.yml"))))
+    result = run_tool("promtool", "test", "rules", *map(str, sorted(tests.glob("*.yml"))))
     assert result.returncode != 0
     assert reported in result.stdout + result.stderr
 
@@ -142,7 +141,7 @@ def _alerting_rules() -> list[dict[str, Any]]:
 
 
 def test_every_alert_has_severity_annotations_and_a_runbook_section() -> None:
-    headings = set(re.findall(r"^## (\w+)$", (RULES_DIR.parents[2] / "docs" / "runbook.md").read_text(), re.M))
+    headings = set(re.findall(r"^## (\w+)$", RUNBOOK.read_text(), re.M))
     for rule in _alerting_rules():
         name = rule["alert"]
         assert rule["labels"]["severity"] in {"critical", "warning"}, name
@@ -175,7 +174,7 @@ def test_every_alerting_rule_has_a_firing_and_a_silent_unit_test() -> None:
 
 
 def test_alertmanager_config_passes_amtool() -> None:
-    result = run("amtool", "check-config", str(ALERTMANAGER_YML))
+    result = run_tool("amtool", "check-config", str(ALERTMANAGER_YML))
     assert result.returncode == 0, result.stdout + result.stderr
     assert " - 1 templates" in result.stdout
 
@@ -183,7 +182,7 @@ def test_alertmanager_config_passes_amtool() -> None:
 def test_amtool_check_config_fails_on_a_broken_copy(tmp_path: Path) -> None:
     config = yaml.safe_load(ALERTMANAGER_YML.read_text())
     config["route"]["routes"][0]["receiver"] = "pager"  # no such receiver
-    result = run("amtool", "check-config", str(write_yaml(tmp_path / "am.yml", config)))
+    result = run_tool("amtool", "check-config", str(write_yaml(tmp_path / "am.yml", config)))
     assert result.returncode != 0
     assert 'undefined receiver "pager"' in result.stdout + result.stderr
 
@@ -192,7 +191,9 @@ def test_amtool_check_config_fails_on_a_broken_copy(tmp_path: Path) -> None:
 
 
 def test_blackbox_config_passes_its_own_check() -> None:
-    result = run("prometheus-blackbox-exporter", "--config.check", f"--config.file={BLACKBOX_YML}")
+    result = run_tool(
+        "prometheus-blackbox-exporter", "--config.check", f"--config.file={BLACKBOX_YML}"
+    )
     assert result.returncode == 0, result.stderr
     assert "Config file is ok" in result.stderr
     assert "deprecated" not in result.stderr
@@ -202,7 +203,7 @@ def test_blackbox_config_check_fails_on_a_broken_copy(tmp_path: Path) -> None:
     config = yaml.safe_load(BLACKBOX_YML.read_text())
     config["modules"]["http_body"]["http"]["fail_if_body_not_matches_regexp"] = ["(ready"]
     broken = write_yaml(tmp_path / "blackbox.yml", config)
-    result = run("prometheus-blackbox-exporter", "--config.check", f"--config.file={broken}")
+    result = run_tool("prometheus-blackbox-exporter", "--config.check", f"--config.file={broken}")
     assert result.returncode != 0
     assert "Could not compile regular expression" in result.stderr
 
@@ -219,12 +220,12 @@ async def test_app_metrics_pass_promtool_lint(
     assert (await client.get("/api/contacts/not-a-uuid")).status_code == 422
     exposition = (await client.get("/metrics")).text
     assert 'http_requests_total{method="POST",route="/api/contact",status="201"}' in exposition
-    result = run("promtool", "check", "metrics", stdin=exposition)
+    result = run_tool("promtool", "check", "metrics", stdin=exposition)
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
 def test_promtool_check_metrics_reports_a_badly_named_metric() -> None:
     exposition = "# HELP uploads Uploads.\n# TYPE uploads counter\nuploads 3\n"
-    result = run("promtool", "check", "metrics", stdin=exposition)
+    result = run_tool("promtool", "check", "metrics", stdin=exposition)
     assert result.returncode != 0
     assert 'counter metrics should have "_total" suffix' in result.stdout + result.stderr

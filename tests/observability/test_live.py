@@ -87,7 +87,8 @@ def test_monitoring_sees_the_running_stack_and_alerts_when_the_api_stops(
     assert wait_until(
         lambda: any(a["alertname"] == "JobsDeadLettered" for a in _firing(prometheus)), 30
     )
-    assert [a for a in _firing(prometheus) if a["severity"] == "critical"] == []
+    firing = _firing(prometheus)
+    assert [a for a in firing if a["severity"] == "critical"] == [], firing
     assert wait_until(
         lambda: any(
             a["labels"]["alertname"] == "JobsDeadLettered"
@@ -95,9 +96,8 @@ def test_monitoring_sees_the_running_stack_and_alerts_when_the_api_stops(
         ),
         30,
     ), "the warning did not reach the warning receiver"
-    assert not any(
-        a["labels"]["alertname"] == "TargetDown" for n in live.sink.received() for a in n.body["alerts"]
-    )
+    early = [a["labels"] for n in live.sink.received() for a in n.body["alerts"]]
+    assert not [a for a in early if a["alertname"] == "TargetDown"], early
 
     # The API stops: TargetDown for the api job reaches the critical receiver.
     before = len(live.sink.received())
