@@ -65,6 +65,10 @@ class Worker:
         self.settings = resources.settings
         self.tasks = {task.name: task for task in tasks}
         self._stopping = asyncio.Event()
+        # Series exist from the start at 0, so the first failure is an increase() alerts see.
+        for name in self.tasks:
+            metrics.JOB_FAILURES.labels(task=name).inc(0)
+            metrics.JOBS_DEAD.labels(task=name).inc(0)
 
     async def run_next(self) -> bool:
         """Run one due job. False when none was due."""

@@ -159,7 +159,7 @@ def live_monitoring() -> Iterator[LiveMonitoring]:
     prometheus_port, alertmanager_port, blackbox_port = free_port(), free_port(), free_port()
     addresses = {
         "api:8000": f"127.0.0.1:{stack.api_port}",
-        "caddy:8080": f"127.0.0.1:{stack.http_port}",
+        "caddy:8081": f"127.0.0.1:{stack.http_port}",
         "caddy:2020": f"127.0.0.1:{stack.caddy_metrics_port}",
         "postgres:5432": f"127.0.0.1:{stack.pg_port}",
         "s3:8333": s3.endpoint,

@@ -1,7 +1,7 @@
 """Prometheus, Alertmanager and the Blackbox exporter as real processes on loopback ports, run
 from this repository's config files, and a webhook receiver that records what Alertmanager sends.
 
-The configs compose mounts name services on the stack's network (`api:8000`, `caddy:8080`,
+The configs compose mounts name services on the stack's network (`api:8000`, `caddy:8081`,
 ...). `prometheus_config` and `alertmanager_config` derive runnable copies: the same jobs,
 relabelings, rules, routes and inhibitions, with only addresses and timings changed.
 """

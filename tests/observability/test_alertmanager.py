@@ -139,7 +139,7 @@ SOURCE_AND_TARGET = [
             "alertname": "ReadinessFailing",
             "service": "api",
             "probe": "readiness",
-            "instance": "http://caddy:8080/health/ready",
+            "instance": "http://caddy:8081/health/ready",
         },
         True,
     ),

@@ -42,7 +42,7 @@ def checkable_prometheus_config(tmp_path: Path, *, rules_dir: Path = RULES_DIR) 
     key.write_text("test-key\n")
     for job in config["scrape_configs"]:
         if "authorization" in job:
-            assert job["authorization"]["credentials_file"].startswith("/etc/prometheus/secrets/")
+            assert job["authorization"]["credentials_file"].startswith("/run/secrets/")
             job["authorization"]["credentials_file"] = str(key)
     return write_yaml(tmp_path / "prometheus.yml", config)
 

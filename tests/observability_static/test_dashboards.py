@@ -6,6 +6,7 @@ evaluates `dashboards.promql_expressions()` against a real Prometheus.
 
 import copy
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -294,3 +295,11 @@ def test_promtail_without_the_level_label_breaks_the_dashboards(tmp_path: Path) 
     labels = logql.promtail_labels(load_yaml(broken))
     problems = [p for _, _, e in logql_expressions(BOARDS) for p in logql.check_logql(e, labels)]
     assert any("label 'level' is not set" in p for p in problems)
+
+
+def test_runbook_names_panels_that_exist() -> None:
+    """The runbook sends people to panels by name; each quoted name must be a real panel."""
+    titles = {str(p.get("title")) for d in load_dashboards().values() for p in panels(d)}
+    runbook = (Path(__file__).resolve().parents[2] / "docs" / "runbook.md").read_text()
+    quoted = set(re.findall(r'"([A-Z][^"\n]{2,60})"', runbook))
+    assert quoted - titles == set()
