@@ -104,10 +104,15 @@ def db(database_conninfo: str) -> Iterator[psycopg.Connection[Any]]:
 
 
 def process_env(conninfo: str, **values: str) -> dict[str, str]:
-    """A clean environment for an app process (migrate, worker, uvicorn) on this database."""
+    """A clean environment for an app process (migrate, worker, uvicorn) on this database.
+
+    The in-app worker is off: these databases are shared by a test worker's tests, and a
+    background worker in a long-lived process would take other tests' jobs.
+    """
     params = conninfo_to_dict(conninfo)
     return {
         "PATH": os.environ["PATH"],
+        "WORKER_IN_APP": "false",
         "DB_HOST": str(params["host"]),
         "DB_PORT": str(params["port"]),
         "DB_USER": str(params["user"]),
