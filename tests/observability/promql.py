@@ -15,26 +15,23 @@ from typing import Any
 import yaml
 
 from tests.conftest import REPO
+from tests.promql_lexer import GROUPING_OPENING, KEYWORDS, RANGE, STRING
 
 RULES_DIR = REPO / "config" / "prometheus" / "rules"
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
 _COMMENT = re.compile(r"#[^\n]*")
 _MATCHERS = re.compile(r"\{[^{}]*\}")
-_RANGE = re.compile(r"\[[^\]]*\]")
 _OFFSET = re.compile(r"\b(?:offset|@)\s*-?[\w.]+")
-_GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^()]*\)")
+_GROUPING = re.compile(GROUPING_OPENING + r"[^()]*\)")
 _IDENTIFIER = re.compile(r"(?<![\w.:])([A-Za-z_:][\w:]*)(\s*\()?")
-_KEYWORDS = frozenset(
-    {"and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring", "group_left"}
-    | {"group_right", "inf", "nan", "atan2", "start", "end"}
-)
+# Compared in lower case, as Prometheus compares them; `start`/`end` are the `@` modifiers.
+_KEYWORDS = KEYWORDS | {"start", "end"}
 
 
 def metric_names(expr: str) -> set[str]:
     """Names of the series `expr` selects (recording-rule outputs included)."""
-    text = _COMMENT.sub(" ", _STRING.sub('""', expr))
-    text = _GROUPING.sub(" ", _OFFSET.sub(" ", _RANGE.sub(" ", _MATCHERS.sub(" ", text))))
+    text = _COMMENT.sub(" ", STRING.sub('""', expr))
+    text = _GROUPING.sub(" ", _OFFSET.sub(" ", RANGE.sub(" ", _MATCHERS.sub(" ", text))))
     names: set[str] = set()
     for match in _IDENTIFIER.finditer(text):
         name, call = match.group(1), match.group(2)

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 
 from prometheus_client.metrics import MetricWrapperBase
 
+from tests.promql_lexer import GROUPING_OPENING, KEYWORDS, RANGE, STRING
+
 # Grafana's interval variables, and what the live test substitutes for them.
 INTERVAL_VARIABLES = {"__rate_interval": "1m", "__interval": "1m", "__auto": "1m", "__range": "1h"}
 # Every other variable is a regex alternative, so it stands for ".*".
@@ -37,17 +39,13 @@ EXTERNAL_METRICS: dict[str, frozenset[str]] = {
 }
 
 _VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)|\[\[(\w+)\]\]")
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
 _REGEX_MATCHER = re.compile(r'[A-Za-z_]\w*\s*[=!]~\s*"(?:[^"\\]|\\.)*"')
-_RANGE = re.compile(r"\[[^\]]*\]")
-_GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)")
+_GROUPING = re.compile(GROUPING_OPENING + r"([^)]*)\)")  # group 1: the label list
 _SELECTOR = re.compile(r"([A-Za-z_:][\w:]*)?\s*\{([^}]*)\}")
 _MATCHER_NAME = re.compile(r"([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)")
 _TOKEN = re.compile(r"[A-Za-z_:][\w:]*|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\S")
-_KEYWORDS = frozenset(
-    {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or"}
-    | {"unless", "offset", "atan2", "inf", "nan", "Inf", "NaN"}
-)
+# Compared as written (case-sensitively), so Prometheus's own spellings are added.
+_KEYWORDS = KEYWORDS | {"Inf", "NaN"}
 
 
 def app_metrics() -> dict[str, frozenset[str]]:
@@ -95,7 +93,7 @@ def substitute(expr: str) -> str:
 def check_variable_placement(expr: str) -> list[str]:
     """Interval variables only inside [...]; other variables only inside =~/!~ matchers."""
     regex_spans = [m.span() for m in _REGEX_MATCHER.finditer(expr)]
-    range_spans = [m.span() for m in _RANGE.finditer(expr)]
+    range_spans = [m.span() for m in RANGE.finditer(expr)]
     problems = []
     for match in _VARIABLE.finditer(expr):
         name = next(g for g in match.groups() if g)
@@ -122,7 +120,7 @@ def check_promql(expr: str, known: Mapping[str, frozenset[str]]) -> list[str]:
     if not expr.strip():
         return ["empty expression"]
     problems = check_variable_placement(expr)
-    text = _STRING.sub('""', substitute(expr))
+    text = STRING.sub('""', substitute(expr))
     if not _balanced(text):
         return [*problems, f"unbalanced brackets: {expr}"]
     all_labels = frozenset().union(*known.values())
@@ -141,7 +139,7 @@ def check_promql(expr: str, known: Mapping[str, frozenset[str]]) -> list[str]:
         for label in _MATCHER_NAME.findall(match.group(2)):
             if metric in known and label not in known[metric]:
                 problems.append(f"{metric} has no label {label!r}: {expr}")
-    text = _RANGE.sub(" ", _SELECTOR.sub(lambda m: f" {m.group(1) or ''} ", text))
+    text = RANGE.sub(" ", _SELECTOR.sub(lambda m: f" {m.group(1) or ''} ", text))
     tokens = _TOKEN.findall(text)
     for i, token in enumerate(tokens):
         if not re.match(r"[A-Za-z_:]", token) or token in _KEYWORDS:
