@@ -246,10 +246,11 @@ class Download:
 
 async def open_download(resources: Resources, document_id: UUID) -> Download:
     """The document and its bytes; the first chunk is read here so a missing object is a 404."""
-    document = await get_document(resources.db, document_id)
     async with resources.db.transaction() as conn:
         row = await repository.get_document(conn, document_id)
-    assert row is not None
+    if row is None:
+        raise NotFoundError("document", document_id)
+    document = to_document(row)
     stream = resources.storage.get(row["storage_key"])
     try:
         first = await anext(stream, b"")
