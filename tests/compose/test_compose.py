@@ -4,6 +4,7 @@ Each rule also gets a broken sample, to show it can fail.
 """
 
 import copy
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -183,6 +184,26 @@ def test_app_expectations_agree_with_the_services() -> None:
     assert caddy_env["API_UPSTREAMS"] == "api:8000"
     for key in ("GRAFANA_UPSTREAM", "PROMETHEUS_UPSTREAM", "ALERTMANAGER_UPSTREAM"):
         assert caddy_env[key].split(":")[0] in names
+
+
+def compose_default(value: str) -> str:
+    """The value a `${NAME:-default}` entry takes when .env does not set NAME."""
+    match = re.fullmatch(r"\$\{[A-Z0-9_]+:-([^}]*)\}", value)
+    return match.group(1) if match else value
+
+
+def test_edge_body_cap_leaves_room_for_the_apis_own_limits() -> None:
+    """With the defaults, the API's 413 (which names the limit crossed) comes before Caddy's."""
+    config = merge(COMBINATIONS["base"])
+    api = config["services"]["api"]["environment"]
+    caddy_cap = int(compose_default(config["services"]["caddy"]["environment"]["MAX_BODY_SIZE"]))
+    attachments = int(compose_default(api["MAX_ATTACHMENTS"]))
+    per_file = int(compose_default(api["MAX_UPLOAD_BYTES"]))
+    fields = int(
+        compose_default(api.get("MAX_REQUEST_BYTES", ""))
+        or Settings.model_fields["max_request_bytes"].default
+    )
+    assert caddy_cap >= attachments * per_file + fields
 
 
 def test_config_files_are_mounted_where_each_image_reads_them() -> None:

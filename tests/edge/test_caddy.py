@@ -4,13 +4,22 @@ import json
 import re
 import subprocess
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from devstack.caddy import CADDYFILE, caddy_binary
-from tests.conftest import REPO
-from tests.edge.conftest import ADMIN_PASSWORD, EDGE_BODY_LIMIT, Edge, caddy_env
+from tests.conftest import REPO, metric_value
+from tests.edge.conftest import (
+    ADMIN_PASSWORD,
+    API_UPLOAD_LIMIT,
+    EDGE_BODY_LIMIT,
+    MAX_ATTACHMENTS,
+    MAX_UPLOAD_BYTES,
+    Edge,
+    caddy_env,
+)
 
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -122,11 +131,7 @@ def test_every_response_is_hardened(site: httpx.Client) -> None:
         "api 404": site.get("/api/contacts/00000000-0000-0000-0000-000000000000"),
         "static 404": site.get("/no-such-page.html"),
         "401": site.get("/grafana/"),
-        "413": site.post(
-            "/api/contact",
-            content=b"x" * (EDGE_BODY_LIMIT + 1),
-            headers={"content-type": "multipart/form-data; boundary=x"},
-        ),
+        "413": site.post("/api/contact", content=oversized_form(), headers=FORM),
         "502": site.get("/prometheus/", auth=("admin", ADMIN_PASSWORD)),
     }
     assert [r.status_code for r in responses.values()] == [200, 200, 404, 404, 401, 413, 502]
@@ -135,15 +140,85 @@ def test_every_response_is_hardened(site: httpx.Client) -> None:
         assert_hardened(response, csp=ADMIN_CSP if admin_route else SITE_CSP)
 
 
-def test_upload_over_the_edge_limit_is_413_from_caddy(site: httpx.Client, edge: Edge) -> None:
+FORM = {"content-type": "multipart/form-data; boundary=edge-limit"}
+
+
+def oversized_form() -> bytes:
+    """A well-formed contact form the API would read to the end: three attachments within the
+    API's own limits that together cross the edge's cap."""
+    boundary = "edge-limit"
+    fields = {"name": "Ada", "email": "ada@example.com", "message": "Three notes attached."}
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    note = b"field notes, line after line\n" * (MAX_UPLOAD_BYTES // 32)
+    for number in range(MAX_ATTACHMENTS + 1):
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+            f'filename="notes-{number}.txt"\r\nContent-Type: text/plain\r\n\r\n'.encode()
+            + note
+            + b"\r\n"
+        )
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    assert EDGE_BODY_LIMIT < len(body) < API_UPLOAD_LIMIT
+    return body
+
+
+def contact_posts_seen_by_api(edge: Edge) -> float:
+    exposition = httpx.get(f"{edge.api}/metrics").text
+    return sum(
+        metric_value(
+            exposition, "http_requests_total", method="POST", route="/api/contact", status=status
+        )
+        for status in ("201", "400", "413", "422")
+    )
+
+
+def test_body_declared_over_the_edge_limit_never_reaches_the_api(
+    site: httpx.Client, edge: Edge
+) -> None:
+    seen = contact_posts_seen_by_api(edge)
+    body = oversized_form()
     response = site.post(
         "/api/contact",
-        content=b"x" * (EDGE_BODY_LIMIT + 1),
-        headers={"content-type": "multipart/form-data; boundary=x"},
+        content=body,
+        headers=FORM,
     )
+    assert response.request.headers["content-length"] == str(len(body))
     assert response.status_code == 413
     # Caddy's answer, not the API's JSON one: the API's own limit is higher.
     assert response.text == "413 Request Entity Too Large"
+    assert contact_posts_seen_by_api(edge) == seen
+
+
+def test_streamed_body_over_the_edge_limit_is_cut_off_by_caddy(site: httpx.Client) -> None:
+    body = oversized_form()
+
+    def chunks() -> Iterator[bytes]:  # no length declared: sent chunked
+        for offset in range(0, len(body), 64 * 1024):
+            yield body[offset : offset + 64 * 1024]
+
+    response = site.post(
+        "/api/contact",
+        content=chunks(),
+        headers=FORM,
+    )
+    assert response.request.headers["transfer-encoding"] == "chunked"
+    assert response.status_code == 413
+    assert response.text == "413 Request Entity Too Large"
+
+
+def test_body_within_the_edge_limit_reaches_the_api(site: httpx.Client) -> None:
+    body = oversized_form()
+    within = body[: EDGE_BODY_LIMIT - 100]  # cut short, so the API itself says what is wrong
+    response = site.post(
+        "/api/contact",
+        content=within,
+        headers=FORM,
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"]
 
 
 def test_admin_ui_needs_basic_auth(site: httpx.Client) -> None:
