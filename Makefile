@@ -12,7 +12,7 @@ COMPOSE := docker compose
 COMPOSE_DEV := $(COMPOSE) -f compose.yaml -f compose.dev.yaml
 COMPOSE_PROD := $(COMPOSE) -f compose.yaml -f compose.prod.yaml
 
-.PHONY: help install tools run test lint fmt bench clean-data up up-prod down logs ps config
+.PHONY: help install tools run test lint fmt bench screenshots clean-data up up-prod down logs ps config
 
 help:
 	@echo "make run         the stack without Docker: PostgreSQL + migrations + API on 127.0.0.1:8000"
@@ -20,6 +20,7 @@ help:
 	@echo "make lint        ruff check, ruff format --check, mypy --strict"
 	@echo "make fmt         apply ruff fixes and formatting, and re-fingerprint website assets"
 	@echo "make bench       throughput and latency figures (bench/)"
+	@echo "make screenshots refresh docs/screenshots/ (the website in Chromium, desktop and phone)"
 	@echo "make clean-data  delete .data/ (the no-Docker database, objects and metrics)"
 	@echo "make up          the whole stack in Docker (compose.yaml + compose.dev.yaml)"
 	@echo "make up-prod     hardened, detached (compose.yaml + compose.prod.yaml)"
@@ -60,6 +61,9 @@ fmt: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.contacts
 	$(BIN)/python -m bench.uploads
+
+screenshots: $(STAMP)
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/website/test_pages.py -k screenshots
 
 clean-data:
 	rm -rf .data
