@@ -193,12 +193,14 @@ def contact_json() -> dict[str, Any]:
 
 
 def metric_value(exposition: str, name: str, **labels: str) -> float:
-    """One sample from Prometheus text output (0 when the series does not exist yet)."""
-    for family in text_string_to_metric_families(exposition):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return float(sample.value)
-    return 0.0
+    """A sample from Prometheus text output, summed over every series with the labels given
+    (0 when none exists yet): `method="POST"` alone counts requests of any route and status."""
+    return sum(
+        float(sample.value)
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    )
 
 
 S3_ACCESS_KEY = "test-access-key"
