@@ -7,8 +7,10 @@ worker then creates (and drops) its own database there.
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from http.server import HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +203,18 @@ def metric_value(exposition: str, name: str, **labels: str) -> float:
         for sample in family.samples
         if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
     )
+
+
+@contextmanager
+def serving(server: HTTPServer) -> Iterator[str]:
+    """Serves `server` from a background thread; yields its http://host:port, stops it after."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 S3_ACCESS_KEY = "test-access-key"

@@ -1,25 +1,19 @@
 """The alert sink: Alertmanager's webhook JSON in, one log line per alert out."""
 
 import json
-import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from app.alert_sink import serve
+from tests.conftest import serving
 
 
 @pytest.fixture
 def sink() -> Iterator[str]:
-    server = serve("127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(serve("127.0.0.1", 0)) as url:
+        yield url
 
 
 def test_logs_each_alert(sink: str, caplog: pytest.LogCaptureFixture) -> None:

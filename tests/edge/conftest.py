@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ import pytest
 from devstack.caddy import CADDYFILE, caddy_binary, hash_password
 from devstack.postgres import free_port
 from devstack.supervisor import http_ok
-from tests.conftest import REPO, process_env
+from tests.conftest import REPO, process_env, serving
 
 ADMIN_PASSWORD = "edge-test-password"
 MAX_UPLOAD_BYTES = 512 * 1024
@@ -74,14 +73,8 @@ def admin_hash() -> str:
 
 @pytest.fixture(scope="session")
 def admin_ui() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _AdminUiStandIn)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _AdminUiStandIn)) as url:
+        yield url.removeprefix("http://")
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import yaml
 
-from tests.conftest import REPO
+from tests.conftest import REPO, serving
 
 CONFIG = REPO / "config"
 PROMETHEUS_YML = CONFIG / "prometheus" / "prometheus.yml"
@@ -293,13 +293,8 @@ def webhook_sink() -> Iterator[WebhookSink]:
             return None
 
     server.RequestHandlerClass = Handler
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield sink
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def write_yaml(path: Path, data: dict[str, Any]) -> Path:
