@@ -11,8 +11,6 @@ import asyncio
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -21,11 +19,8 @@ from pathlib import Path
 import httpx
 
 from app.migrate import run_migrations
+from bench.api import running_api
 from devstack.postgres import EmbeddedPostgres, free_port
-from devstack.supervisor import http_ok
-
-REPO = Path(__file__).resolve().parent.parent
-
 
 RequestMaker = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 
@@ -103,10 +98,8 @@ def main() -> None:
         base / "pg", port=free_port(), user="bench", password="bench", database="bench"
     )
     server.start()
-    api = None
     try:
         run_migrations(server.conninfo())
-        port = free_port()
         metrics_dir = base / "metrics"
         metrics_dir.mkdir()
         env = {
@@ -114,32 +107,14 @@ def main() -> None:
             "DATABASE_URL": server.conninfo(),
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
             "LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(REPO),
         }
-        api = subprocess.Popen(
-            [
-                sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
-                "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
-                "--no-access-log", "--log-level", "warning",
-            ],
-            env=env,
-            cwd=REPO,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while not http_ok(f"{url}/health/ready"):
-            if time.monotonic() > deadline:
-                raise SystemExit("API did not start")
-            time.sleep(0.2)
-        print(
-            f"# {args.requests} requests each, concurrency {args.concurrency}, "
-            f"{args.workers} uvicorn workers, {os.cpu_count()} CPUs, loopback"
-        )
-        asyncio.run(run(url, args.requests, args.concurrency))
+        with running_api(env, "--workers", str(args.workers), "--no-access-log") as (url, _):
+            print(
+                f"# {args.requests} requests each, concurrency {args.concurrency}, "
+                f"{args.workers} uvicorn workers, {os.cpu_count()} CPUs, loopback"
+            )
+            asyncio.run(run(url, args.requests, args.concurrency))
     finally:
-        if api is not None:
-            api.terminate()
-            api.wait(30)
         server.stop()
         shutil.rmtree(base, ignore_errors=True)
 

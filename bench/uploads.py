@@ -10,8 +10,6 @@ growth during the upload (Linux VmHWM, reset just before) and the throughput.
 import argparse
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -21,11 +19,10 @@ from pathlib import Path
 import httpx
 
 from app.migrate import run_migrations
+from bench.api import running_api
 from devstack.postgres import EmbeddedPostgres, free_port
 from devstack.seaweedfs import EmbeddedSeaweedFS
-from devstack.supervisor import http_ok
 
-REPO = Path(__file__).resolve().parent.parent
 MiB = 1024 * 1024
 CHUNK = 256 * 1024
 ACCESS_KEY, SECRET_KEY = "bench-access", "bench-secret-key-123"
@@ -83,7 +80,6 @@ def measure_upload(backend: str, *, size_mib: int, workdir: Path) -> UploadResul
     seaweedfs = EmbeddedSeaweedFS(
         workdir / "s3", s3_port=free_port(), access_key=ACCESS_KEY, secret_key=SECRET_KEY
     )
-    api: subprocess.Popen[bytes] | None = None
     postgres.start()
     try:
         run_migrations(postgres.conninfo())
@@ -95,7 +91,6 @@ def measure_upload(backend: str, *, size_mib: int, workdir: Path) -> UploadResul
             "STORAGE_BACKEND": backend,
             "STORAGE_DIR": str(workdir / "objects"),
             "WORKER_IN_APP": "false",
-            "PYTHONPATH": str(REPO),
         }
         if backend == "s3":
             seaweedfs.start()
@@ -104,39 +99,25 @@ def measure_upload(backend: str, *, size_mib: int, workdir: Path) -> UploadResul
                 "S3_ACCESS_KEY": ACCESS_KEY,
                 "S3_SECRET_KEY": SECRET_KEY,
             }
-        port = free_port()
-        api = subprocess.Popen(
-            [
-                sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
-                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-            ],
-            env=env,
-            cwd=REPO,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while not http_ok(f"{url}/health/ready"):
-            if api.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("API did not start")
-            time.sleep(0.2)
-        # A small upload first, so imports and pools are warm before measuring.
-        httpx.post(
-            f"{url}/api/contact",
-            data={"name": "w", "email": "w@example.com", "subject": "w", "message": "w"},
-            files={"files": ("w.txt", b"warm up", "text/plain")},
-        ).raise_for_status()
-        rss_before = _status_kib(api.pid, "VmRSS")
-        Path(f"/proc/{api.pid}/clear_refs").write_text("5")  # reset VmHWM to the current RSS
-        boundary = "bench-boundary"
-        started = time.perf_counter()
-        response = httpx.post(
-            f"{url}/api/contact",
-            content=_body(size_mib * MiB, boundary),
-            headers={"content-type": f"multipart/form-data; boundary={boundary}"},
-            timeout=600,
-        )
-        seconds = time.perf_counter() - started
-        peak = _status_kib(api.pid, "VmHWM")
+        with running_api(env) as (url, api):
+            # A small upload first, so imports and pools are warm before measuring.
+            httpx.post(
+                f"{url}/api/contact",
+                data={"name": "w", "email": "w@example.com", "subject": "w", "message": "w"},
+                files={"files": ("w.txt", b"warm up", "text/plain")},
+            ).raise_for_status()
+            rss_before = _status_kib(api.pid, "VmRSS")
+            Path(f"/proc/{api.pid}/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+            boundary = "bench-boundary"
+            started = time.perf_counter()
+            response = httpx.post(
+                f"{url}/api/contact",
+                content=_body(size_mib * MiB, boundary),
+                headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+                timeout=600,
+            )
+            seconds = time.perf_counter() - started
+            peak = _status_kib(api.pid, "VmHWM")
         return UploadResult(
             backend=backend,
             size_mib=size_mib,
@@ -146,9 +127,6 @@ def measure_upload(backend: str, *, size_mib: int, workdir: Path) -> UploadResul
             status=response.status_code,
         )
     finally:
-        if api is not None:
-            api.terminate()
-            api.wait(30)
         seaweedfs.stop()
         postgres.stop()
 
