@@ -124,14 +124,38 @@ def test_routes(site: httpx.Client) -> None:
     assert "http_requests_total" not in hidden.text
 
 
+def oversized_form() -> tuple[bytes, dict[str, str]]:
+    """A well-formed contact form the API would read to the end (three attachments within the
+    API's own limits that together cross the edge's cap): its body and content-type header."""
+    note = b"field notes, line after line\n" * (MAX_UPLOAD_BYTES // 32)
+    form = httpx.Request(
+        "POST",
+        "http://edge/api/contact",
+        data={"name": "Ada", "email": "ada@example.com", "message": "Three notes attached."},
+        files=[
+            ("files", (f"notes-{number}.txt", note, "text/plain"))
+            for number in range(MAX_ATTACHMENTS + 1)
+        ],
+    )
+    body = form.read()
+    assert EDGE_BODY_LIMIT < len(body) < API_UPLOAD_LIMIT
+    return body, {"content-type": form.headers["content-type"]}
+
+
+def contact_posts_seen_by_api(edge: Edge) -> float:
+    exposition = httpx.get(f"{edge.api}/metrics").text
+    return metric_value(exposition, "http_requests_total", method="POST", route="/api/contact")
+
+
 def test_every_response_is_hardened(site: httpx.Client) -> None:
+    body, form = oversized_form()
     responses = {
         "website": site.get("/"),
         "api json": site.get("/api/contacts"),
         "api 404": site.get("/api/contacts/00000000-0000-0000-0000-000000000000"),
         "static 404": site.get("/no-such-page.html"),
         "401": site.get("/grafana/"),
-        "413": site.post("/api/contact", content=oversized_form(), headers=FORM),
+        "413": site.post("/api/contact", content=body, headers=form),
         "502": site.get("/prometheus/", auth=("admin", ADMIN_PASSWORD)),
     }
     assert [r.status_code for r in responses.values()] == [200, 200, 404, 404, 401, 413, 502]
@@ -140,46 +164,12 @@ def test_every_response_is_hardened(site: httpx.Client) -> None:
         assert_hardened(response, csp=ADMIN_CSP if admin_route else SITE_CSP)
 
 
-FORM = {"content-type": "multipart/form-data; boundary=edge-limit"}
-
-
-def oversized_form() -> bytes:
-    """A well-formed contact form the API would read to the end: three attachments within the
-    API's own limits that together cross the edge's cap."""
-    boundary = "edge-limit"
-    fields = {"name": "Ada", "email": "ada@example.com", "message": "Three notes attached."}
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        for name, value in fields.items()
-    ]
-    note = b"field notes, line after line\n" * (MAX_UPLOAD_BYTES // 32)
-    for number in range(MAX_ATTACHMENTS + 1):
-        parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
-            f'filename="notes-{number}.txt"\r\nContent-Type: text/plain\r\n\r\n'.encode()
-            + note
-            + b"\r\n"
-        )
-    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-    assert EDGE_BODY_LIMIT < len(body) < API_UPLOAD_LIMIT
-    return body
-
-
-def contact_posts_seen_by_api(edge: Edge) -> float:
-    exposition = httpx.get(f"{edge.api}/metrics").text
-    return metric_value(exposition, "http_requests_total", method="POST", route="/api/contact")
-
-
 def test_body_declared_over_the_edge_limit_never_reaches_the_api(
     site: httpx.Client, edge: Edge
 ) -> None:
     seen = contact_posts_seen_by_api(edge)
-    body = oversized_form()
-    response = site.post(
-        "/api/contact",
-        content=body,
-        headers=FORM,
-    )
+    body, form = oversized_form()
+    response = site.post("/api/contact", content=body, headers=form)
     assert response.request.headers["content-length"] == str(len(body))
     assert response.status_code == 413
     # Caddy's answer, not the API's JSON one: the API's own limit is higher.
@@ -188,17 +178,13 @@ def test_body_declared_over_the_edge_limit_never_reaches_the_api(
 
 
 def test_streamed_body_over_the_edge_limit_is_cut_off_by_caddy(site: httpx.Client) -> None:
-    body = oversized_form()
+    body, form = oversized_form()
 
     def chunks() -> Iterator[bytes]:  # no length declared: sent chunked
         for offset in range(0, len(body), 64 * 1024):
             yield body[offset : offset + 64 * 1024]
 
-    response = site.post(
-        "/api/contact",
-        content=chunks(),
-        headers=FORM,
-    )
+    response = site.post("/api/contact", content=chunks(), headers=form)
     assert response.request.headers["transfer-encoding"] == "chunked"
     assert response.status_code == 413
     assert response.text == "413 Request Entity Too Large"
@@ -206,8 +192,9 @@ def test_streamed_body_over_the_edge_limit_is_cut_off_by_caddy(site: httpx.Clien
 
 def test_body_within_the_edge_limit_reaches_the_api(site: httpx.Client, edge: Edge) -> None:
     seen = contact_posts_seen_by_api(edge)
-    within = oversized_form()[: EDGE_BODY_LIMIT - 100]  # cut short: the API says what is wrong
-    response = site.post("/api/contact", content=within, headers=FORM)
+    body, form = oversized_form()
+    within = body[: EDGE_BODY_LIMIT - 100]  # cut short: the API says what is wrong
+    response = site.post("/api/contact", content=within, headers=form)
     assert response.status_code == 400
     assert response.json()["error"]["code"]
     assert contact_posts_seen_by_api(edge) == seen + 1
