@@ -6,6 +6,7 @@ import re
 import time
 import uuid
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
@@ -15,6 +16,8 @@ from app.logs import request_id_var
 access_logger = logging.getLogger("app.access")
 
 REQUEST_ID_HEADER = "x-request-id"
+# nginx's status for a request its client abandoned: no response was sent, and no error was ours.
+CLIENT_CLOSED_REQUEST = 499
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -64,6 +67,10 @@ class RequestContextMiddleware:
         metrics.HTTP_IN_FLIGHT.inc()
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            # Gone before its body was read (a closed tab, an edge cutting off an oversized
+            # body): nobody to answer. What it uploaded so far is already cleaned up.
+            status = CLIENT_CLOSED_REQUEST
         finally:
             metrics.HTTP_IN_FLIGHT.dec()
             duration = time.perf_counter() - started

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 from minio import Minio
+from starlette.types import Message
 
 from app.jobs.service import Worker
 from app.worker import TASKS
@@ -280,6 +281,68 @@ async def test_file_over_the_limit_is_413_with_and_without_content_length(
     assert chunked.status_code == 413
     assert row_counts(db) == (0, 0)
     assert keys() == []
+
+
+async def test_client_hanging_up_mid_upload_leaves_nothing_and_is_no_server_error(
+    upload_app: tuple[FastAPI, httpx.AsyncClient, Keys],
+    db: psycopg.Connection[Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """One file arrived whole, the next is cut off: the ASGI server reports a disconnect."""
+    app, client, keys = upload_app
+    form = httpx.Request(
+        "POST",
+        "http://api/api/contact",
+        data=FIELDS,
+        files=[
+            ("files", ("whole.txt", b"arrived whole", "text/plain")),
+            ("files", ("cut.txt", b"a" * 512 * 1024, "text/plain")),
+        ],
+    )
+    body = form.read()
+    messages: list[Message] = [
+        {"type": "http.request", "body": body[: len(body) // 2], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/contact",
+        "raw_path": b"/api/contact",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"api"), (b"content-type", form.headers["content-type"].encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("api", 80),
+    }
+    labels = {"method": "POST", "route": "/api/contact", "status": "499"}
+    before = metric_value((await client.get("/metrics")).text, "http_requests_total", **labels)
+    with caplog.at_level("ERROR"):
+        await app(scope, receive, send)
+
+    assert sent == []  # nobody to answer
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+    after = metric_value((await client.get("/metrics")).text, "http_requests_total", **labels)
+    assert after == before + 1
+    assert row_counts(db) == (0, 0)
+    # The whole file is removed at once; the cut-off one by its cleanup job, made due now.
+    db.execute("UPDATE jobs SET run_at = now() WHERE status = 'pending'")
+    await drain(app)
+    assert keys() == []
+    assert db.execute("SELECT task, status FROM jobs").fetchall() == [
+        ("delete_orphan_object", "done")
+    ]
 
 
 async def test_malformed_pdf_fails_after_retries_and_contact_is_kept(
