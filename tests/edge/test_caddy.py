@@ -19,6 +19,7 @@ from tests.edge.conftest import (
     MAX_UPLOAD_BYTES,
     Edge,
     caddy_env,
+    wait_until,
 )
 
 SECURITY_HEADERS = {
@@ -142,9 +143,11 @@ def oversized_form() -> tuple[bytes, dict[str, str]]:
     return body, {"content-type": form.headers["content-type"]}
 
 
-def contact_posts_seen_by_api(edge: Edge) -> float:
+def contact_posts_seen_by_api(edge: Edge, **status: str) -> float:
     exposition = httpx.get(f"{edge.api}/metrics").text
-    return metric_value(exposition, "http_requests_total", method="POST", route="/api/contact")
+    return metric_value(
+        exposition, "http_requests_total", method="POST", route="/api/contact", **status
+    )
 
 
 def test_every_response_is_hardened(site: httpx.Client) -> None:
@@ -177,7 +180,11 @@ def test_body_declared_over_the_edge_limit_never_reaches_the_api(
     assert contact_posts_seen_by_api(edge) == seen
 
 
-def test_streamed_body_over_the_edge_limit_is_cut_off_by_caddy(site: httpx.Client) -> None:
+def test_streamed_body_over_the_edge_limit_is_cut_off_by_caddy(
+    site: httpx.Client, edge: Edge
+) -> None:
+    hung_up = contact_posts_seen_by_api(edge, status="499")
+    failed = contact_posts_seen_by_api(edge, status="500")
     body, form = oversized_form()
 
     def chunks() -> Iterator[bytes]:  # no length declared: sent chunked
@@ -188,6 +195,13 @@ def test_streamed_body_over_the_edge_limit_is_cut_off_by_caddy(site: httpx.Clien
     assert response.request.headers["transfer-encoding"] == "chunked"
     assert response.status_code == 413
     assert response.text == "413 Request Entity Too Large"
+    # The API had been reading the body when Caddy cut it off: to the API the client hung up.
+    wait_until(
+        lambda: contact_posts_seen_by_api(edge, status="499") == hung_up + 1,
+        "the API recording the cut-off request",
+        timeout=10,
+    )
+    assert contact_posts_seen_by_api(edge, status="500") == failed
 
 
 def test_body_within_the_edge_limit_reaches_the_api(site: httpx.Client, edge: Edge) -> None:
