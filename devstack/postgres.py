@@ -7,11 +7,13 @@ PostgreSQL refuses to run as root; as root the server runs as the `pgserver` sys
 import importlib.util
 import os
 import pwd
+import random
 import shutil
 import socket
 import stat
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import psycopg
@@ -29,10 +31,54 @@ def bin_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
-def free_port() -> int:
+# Ports for servers come from below the kernel's ephemeral range and are reserved across
+# processes for a while. `bind(0)` would hand out a port from the ephemeral range, the range every
+# outgoing connection draws from too: under parallel tests one of those, or another test asking
+# the same question, took such a port before its server had bound it.
+FIRST_PORT = 10000
+RESERVATION_SECONDS = 600
+PORT_RESERVATIONS = Path(tempfile.gettempdir()) / f"devstack-ports-{os.getuid()}"
+_random = random.SystemRandom()
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+def claim_port(port: int) -> bool:
+    """Reserve `port` unless another caller did lately, if it is free on 127.0.0.1 right now."""
+    PORT_RESERVATIONS.mkdir(exist_ok=True)
+    marker = PORT_RESERVATIONS / str(port)
+    try:
+        marker.touch(exist_ok=False)
+    except FileExistsError:
+        try:
+            if time.time() - marker.stat().st_mtime < RESERVATION_SECONDS:
+                return False
+        except FileNotFoundError:
+            pass
+        marker.touch()  # an old reservation: its server has long started, or never will
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 for a server about to start, reserved for it."""
+    end = _ephemeral_start()
+    if end - FIRST_PORT < 1000:  # an unusual ephemeral range: use the whole space
+        end = 65536
+    for _ in range(1000):
+        port = _random.randrange(FIRST_PORT, end)
+        if claim_port(port):
+            return port
+    raise RuntimeError("no free port on 127.0.0.1")
 
 
 class EmbeddedPostgres:

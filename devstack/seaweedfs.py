@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from devstack.postgres import free_port
+from devstack.postgres import claim_port, free_port
 from devstack.supervisor import installed_binary
 
 # The maintenance workers dial the admin's gRPC port as its HTTP port + 10000 and ignore
@@ -76,7 +76,7 @@ def free_port_pair(offset: int, *, taken: set[int]) -> tuple[int, int]:
     for _ in range(200):
         upper = free_port()
         lower = upper - offset
-        if lower >= 1024 and {lower, upper}.isdisjoint(taken) and port_is_free(lower):
+        if lower >= 1024 and {lower, upper}.isdisjoint(taken) and claim_port(lower):
             taken |= {lower, upper}
             return lower, upper
     raise RuntimeError(f"no two free ports {offset} apart on 127.0.0.1")
